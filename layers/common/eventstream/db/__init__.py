@@ -1,0 +1,1 @@
+"""Postgres access: credentials, one reused connection per process, migrations."""

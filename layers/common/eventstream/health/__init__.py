@@ -1,0 +1,1 @@
+"""GET /v1/health: the service's own view of whether it can serve."""

@@ -1,0 +1,149 @@
+"""Helpers the test suites share: free ports and a real `eventstream local up` in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+FIXTURES = PROJECT_DIR / "tests" / "fixtures"
+EVENTSTREAM = str(Path(sys.executable).parent / "eventstream")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class RunningCloud:
+    """`eventstream local up` as a user runs it, with its console captured line by line."""
+
+    state_dir: Path
+    port: int
+    lambda_port: int
+    aws_port: int
+    xray_port: int
+    db_port: int
+    templates: list[Path]
+    proc: subprocess.Popen[str] | None = None
+    lines: list[str] = field(default_factory=list)
+    _reader: threading.Thread | None = None
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def lambda_url(self) -> str:
+        return f"http://127.0.0.1:{self.lambda_port}"
+
+    @property
+    def aws_endpoint_url(self) -> str:
+        return f"http://127.0.0.1:{self.aws_port}"
+
+    def args(self) -> list[str]:
+        args = [
+            EVENTSTREAM,
+            "local",
+            "up",
+            "--state-dir",
+            str(self.state_dir),
+            "--port",
+            str(self.port),
+            "--lambda-port",
+            str(self.lambda_port),
+            "--aws-port",
+            str(self.aws_port),
+            "--xray-port",
+            str(self.xray_port),
+            "--db-port",
+            str(self.db_port),
+            "--api-key",
+            "test-api-key-0123456789",
+        ]
+        for template in self.templates:
+            args += ["--template", str(template)]
+        return args
+
+    def start(self, timeout_s: float = 90.0) -> None:
+        env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+        self.proc = subprocess.Popen(
+            self.args(),
+            cwd=PROJECT_DIR,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if any(line.startswith("Ready in") for line in self.lines):
+                return
+            if self.proc.poll() is not None:
+                time.sleep(0.2)
+                raise RuntimeError("local up exited early:\n" + "\n".join(self.lines))
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("local up not ready in time:\n" + "\n".join(self.lines))
+
+    def _read(self) -> None:
+        assert self.proc
+        assert self.proc.stdout
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def output_since(self, mark: int) -> list[str]:
+        return self.lines[mark:]
+
+    def wait_for_line(self, pattern: str, since: int = 0, timeout_s: float = 10.0) -> str:
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            for line in self.lines[since:]:
+                if regex.search(line):
+                    return line
+            time.sleep(0.05)
+        raise AssertionError(
+            f"no line matching {pattern!r}; got:\n" + "\n".join(self.lines[since:])
+        )
+
+    def stop(self, timeout_s: float = 30.0) -> int:
+        """Ctrl-C, as a developer stops it."""
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else 0
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            return self.proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            raise
+
+
+def new_cloud(state_dir: Path, templates: list[Path] | None = None) -> RunningCloud:
+    return RunningCloud(
+        state_dir=state_dir,
+        port=free_port(),
+        lambda_port=free_port(),
+        aws_port=free_port(),
+        xray_port=free_udp_port(),
+        db_port=free_port(),
+        templates=templates or [PROJECT_DIR / "template.yaml", FIXTURES / "template.yaml"],
+    )
