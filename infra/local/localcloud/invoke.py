@@ -1,0 +1,28 @@
+"""The contract between the gateway and the Lambda runtime emulator."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+InvokeStatus = Literal["ok", "error", "timeout"]
+
+
+@dataclass(frozen=True)
+class InvokeResult:
+    status: InvokeStatus  # ok: the handler returned; error: it raised or the runtime died
+    payload: bytes  # the response document, or the error document {"errorMessage","errorType",…}
+    request_id: str
+    duration_ms: float
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+class Invoker(Protocol):
+    async def invoke(
+        self, function_id: str, payload: bytes, *, trace_header: str | None = None
+    ) -> InvokeResult:
+        """Run one invocation of the function with this logical id and wait for its result."""
+        ...

@@ -1,0 +1,1 @@
+"""The Lambda runtime emulator: Runtime API, execution environments, Invoke API."""
