@@ -1,0 +1,273 @@
+"""One request through the emulated API Gateway: route, preflight, authorizer, API key, Lambda."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from aiohttp import web
+from multidict import CIMultiDict
+
+from localcloud.gateway import gateway_responses as responses
+from localcloud.gateway import ids
+from localcloud.gateway.authorizers import LambdaAuthorizer
+from localcloud.gateway.cors import preflight_headers
+from localcloud.gateway.errors import GatewayError
+from localcloud.gateway.gateway_responses import GatewayResponse
+from localcloud.gateway.invocation import BoundedInvoker
+from localcloud.gateway.media_types import BinaryMediaTypes
+from localcloud.gateway.request_event import RequestFacts, proxy_event, read_request
+from localcloud.gateway.response_mapping import (
+    BadBase64Body,
+    MalformedProxyResponse,
+    parse_proxy_response,
+)
+from localcloud.gateway.routes import HTTP_METHODS, Resource, Route, RouteTable, split_path
+from localcloud.gateway.throttle import UsagePlanThrottle
+from localcloud.invoke import Invoker, InvokeResult
+from localcloud.spec import ApiSpec, TemplateSpec
+
+MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit for REST APIs
+# The lead's contract: a function that hits its own Timeout is a 504 (AWS itself answers 502).
+FUNCTION_TIMEOUT = responses.INTEGRATION_TIMEOUT
+
+AccessLog = Callable[[str], None]
+
+
+@dataclass
+class _ApiState:
+    """What routes of one Api share: ids, stage variables, authorizers, the usage plan."""
+
+    api_id: str
+    stage_variables: dict[str, str] | None
+    binary_types: BinaryMediaTypes
+    throttle: UsagePlanThrottle | None
+    authorizers: dict[str, LambdaAuthorizer] = field(default_factory=dict)
+
+
+class GatewayHandler:
+    """The aiohttp handler for every path; everything per route is compiled in __init__."""
+
+    def __init__(
+        self,
+        spec: TemplateSpec,
+        invoker: Invoker,
+        *,
+        api_keys: Sequence[str] = (),
+        integration_timeout_s: float = 29.0,
+        access_log: AccessLog | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.invoker = BoundedInvoker(invoker, integration_timeout_s)
+        self._api_keys = {key: ids.api_key_id(key) for key in api_keys}
+        self._access_log = access_log
+        self.routes = RouteTable(self._compile_routes(spec, clock))
+        self._preflights: dict[Resource, dict[str, str]] = {}
+        for resource in self.routes.resources():
+            if resource.methods and "OPTIONS" not in resource.methods:
+                cors = next(iter(resource.methods.values())).api.cors
+                if cors is not None:
+                    self._preflights[resource] = preflight_headers(cors, resource.methods)
+
+    def _compile_routes(self, spec: TemplateSpec, clock: Callable[[], float]) -> list[Route]:
+        states: dict[str, _ApiState] = {}
+        compiled = []
+        for fn, event in spec.routes():
+            api = spec.apis.get(event.api_id)
+            if api is None:
+                raise GatewayError(f"{fn.logical_id}: RestApiId {event.api_id} is not an Api")
+            state = states.get(api.logical_id)
+            if state is None:
+                state = states[api.logical_id] = self._api_state(api, clock)
+            authorizer = None
+            if event.auth.authorizer is not None:
+                authorizer = state.authorizers.get(event.auth.authorizer)
+                if authorizer is None:
+                    raise GatewayError(
+                        f"{fn.logical_id}: {event.method} {event.path} uses authorizer "
+                        f"{event.auth.authorizer}, which {api.logical_id} does not declare "
+                        "(only Lambda TOKEN and REQUEST authorizers are emulated)"
+                    )
+            resource_path = "/" + "/".join(split_path(event.path))
+            compiled.append(
+                Route(
+                    function=fn,
+                    api=api,
+                    resource_path=resource_path,
+                    method=event.method.upper(),
+                    auth=event.auth,
+                    api_id=state.api_id,
+                    account_id=spec.account_id,
+                    resource_id=ids.resource_id(api.logical_id, resource_path),
+                    stage_path_prefix="/" + api.stage_name,
+                    method_arn_prefix=(
+                        f"arn:aws:execute-api:{spec.region}:{spec.account_id}:"
+                        f"{state.api_id}/{api.stage_name}/"
+                    ),
+                    stage_variables=state.stage_variables,
+                    binary_types=state.binary_types,
+                    authorizer=authorizer,
+                    throttle=state.throttle,
+                )
+            )
+        return compiled
+
+    def _api_state(self, api: ApiSpec, clock: Callable[[], float]) -> _ApiState:
+        return _ApiState(
+            api_id=ids.api_id(api.logical_id),
+            stage_variables=dict(api.variables) or None,
+            binary_types=BinaryMediaTypes(api.binary_media_types),
+            throttle=UsagePlanThrottle(api.usage_plan_throttle, clock)
+            if api.usage_plan_throttle
+            else None,
+            authorizers={
+                name: LambdaAuthorizer(spec, self.invoker, clock)
+                for name, spec in api.authorizers.items()
+            },
+        )
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        started = time.perf_counter()
+        request_id = ids.request_id()
+        extended_id = ids.extended_request_id()
+        try:
+            response, route, note = await self._serve(request, request_id, extended_id)
+        except Exception as e:  # a gateway bug must still answer, as AWS's 5xx would
+            response = _gateway_response(responses.INTEGRATION_FAILURE, request_id, extended_id)
+            route, note = None, f"gateway error: {e!r}"
+        if self._access_log is not None:
+            ms = (time.perf_counter() - started) * 1000
+            name = route.function.function_name if route is not None else "-"
+            line = (
+                f"{request.method} {request.rel_url.raw_path} {response.status} {ms:.2f} ms {name}"
+            )
+            self._access_log(f"{line} ({note})" if note else line)
+        return response
+
+    async def _serve(
+        self, request: web.Request, request_id: str, extended_id: str
+    ) -> tuple[web.Response, Route | None, str]:
+        def refuse(
+            answer: GatewayResponse, route: Route | None = None, note: str = ""
+        ) -> tuple[web.Response, Route | None, str]:
+            return _gateway_response(answer, request_id, extended_id), route, note or answer.reason
+
+        length = request.content_length
+        if length is not None and length > MAX_BODY_BYTES:
+            return refuse(responses.REQUEST_TOO_LARGE)
+        method = request.method
+        match = self.routes.match(request.rel_url.raw_path) if method in HTTP_METHODS else None
+        if match is None:
+            return refuse(responses.MISSING_AUTHENTICATION_TOKEN)
+        resource = match.resource
+        if method == "OPTIONS":
+            preflight = self._preflights.get(resource)
+            if preflight is not None:
+                return _preflight_response(preflight, request_id, extended_id), None, ""
+        route = resource.route_for(method)
+        if route is None:
+            return refuse(responses.MISSING_AUTHENTICATION_TOKEN)
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return refuse(responses.REQUEST_TOO_LARGE, route)
+        facts = read_request(
+            request,
+            match.path_params,
+            request_id=request_id,
+            extended_request_id=extended_id,
+            now=time.time(),
+        )
+
+        # Order as on AWS: the authorizer first (it may supply the key), then key, then throttle.
+        authorizer_context = None
+        if route.authorizer is not None:
+            method_arn = f"{route.method_arn_prefix}{method}/{'/'.join(split_path(facts.path))}"
+            outcome = await route.authorizer.authorize(route, facts, method_arn)
+            if isinstance(outcome, GatewayResponse):
+                return refuse(outcome, route)
+            authorizer_context = outcome
+        if route.auth.api_key_required:
+            api_key = request.headers.get("x-api-key")
+            if api_key is None or (key_id := self._api_keys.get(api_key)) is None:
+                return refuse(responses.INVALID_API_KEY, route)
+            if route.throttle is not None and not route.throttle.allow(api_key):
+                return refuse(responses.THROTTLED, route)
+            facts.api_key, facts.api_key_id = api_key, key_id
+
+        payload = json.dumps(proxy_event(route, facts, body, authorizer_context)).encode()
+        try:
+            result = await self.invoker.invoke(
+                route.function.logical_id, payload, facts.trace_header
+            )
+        except Exception as e:  # the emulator could not run the function at all
+            return refuse(responses.INTEGRATION_FAILURE, route, f"invoke failed: {e}")
+        if result is None:
+            return refuse(responses.INTEGRATION_TIMEOUT, route)
+        if result.status == "timeout":
+            return refuse(FUNCTION_TIMEOUT, route, "function timed out")
+        if result.status == "error":
+            return refuse(responses.INTEGRATION_FAILURE, route, _error_summary(result))
+        return self._proxy_response(request, route, facts, result)
+
+    def _proxy_response(
+        self, request: web.Request, route: Route, facts: RequestFacts, result: InvokeResult
+    ) -> tuple[web.Response, Route | None, str]:
+        try:
+            proxied = parse_proxy_response(result.payload)
+            convert = proxied.is_base64 and route.binary_types.accepts_binary(
+                request.headers.get("Accept")
+            )
+            headers, body = proxied.render(convert)
+        except MalformedProxyResponse as e:
+            answer, note = responses.MALFORMED_PROXY_RESPONSE, f"malformed proxy response: {e}"
+            return (
+                _gateway_response(answer, facts.request_id, facts.extended_request_id),
+                route,
+                note,
+            )
+        except BadBase64Body:
+            answer = responses.API_CONFIGURATION_ERROR
+            response = _gateway_response(answer, facts.request_id, facts.extended_request_id)
+            return response, route, answer.reason
+        headers["x-amzn-RequestId"] = facts.request_id
+        headers["x-amz-apigw-id"] = facts.extended_request_id
+        headers["X-Amzn-Trace-Id"] = facts.trace_header
+        return web.Response(status=proxied.status, headers=headers, body=body), route, ""
+
+    async def close(self) -> None:
+        await self.invoker.close()
+
+
+def _gateway_response(answer: GatewayResponse, request_id: str, extended_id: str) -> web.Response:
+    headers = CIMultiDict(
+        {
+            "Content-Type": "application/json",
+            "x-amzn-RequestId": request_id,
+            "x-amz-apigw-id": extended_id,
+        }
+    )
+    if answer.error_type is not None:
+        headers["x-amzn-ErrorType"] = answer.error_type
+    return web.Response(status=answer.status, headers=headers, body=answer.body)
+
+
+def _preflight_response(
+    preflight: dict[str, str], request_id: str, extended_id: str
+) -> web.Response:
+    headers = CIMultiDict(preflight)
+    headers["Content-Type"] = "application/json"
+    headers["x-amzn-RequestId"] = request_id
+    headers["x-amz-apigw-id"] = extended_id
+    return web.Response(status=200, headers=headers, body=b"")
+
+
+def _error_summary(result: InvokeResult) -> str:
+    try:
+        doc = json.loads(result.payload)
+        summary = f"{doc.get('errorType', 'Error')}: {doc.get('errorMessage', '')}"
+    except (ValueError, UnicodeDecodeError, AttributeError):
+        summary = "unreadable error document"
+    return "function error: " + (summary if len(summary) <= 200 else summary[:197] + "...")
