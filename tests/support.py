@@ -8,9 +8,8 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
@@ -41,9 +40,19 @@ class RunningCloud:
     xray_port: int
     db_port: int
     templates: list[Path]
-    proc: subprocess.Popen[str] | None = None
-    lines: list[str] = field(default_factory=list)
-    _reader: threading.Thread | None = None
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def console_path(self) -> Path:
+        # A file, not a pipe: a reader thread in the measuring process would skew benchmarks.
+        return self.state_dir.parent / "console.log"
+
+    @property
+    def lines(self) -> list[str]:
+        try:
+            return self.console_path.read_text(errors="replace").splitlines()
+        except FileNotFoundError:
+            return []
 
     @property
     def api_url(self) -> str:
@@ -83,32 +92,20 @@ class RunningCloud:
 
     def start(self, timeout_s: float = 90.0) -> None:
         env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-        self.proc = subprocess.Popen(
-            self.args(),
-            cwd=PROJECT_DIR,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
+        self.state_dir.parent.mkdir(parents=True, exist_ok=True)
+        with self.console_path.open("wb") as console:
+            self.proc = subprocess.Popen(
+                self.args(), cwd=PROJECT_DIR, env=env, stdout=console, stderr=subprocess.STDOUT
+            )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if any(line.startswith("Ready in") for line in self.lines):
                 return
             if self.proc.poll() is not None:
-                time.sleep(0.2)
                 raise RuntimeError("local up exited early:\n" + "\n".join(self.lines))
             time.sleep(0.05)
         self.stop()
         raise RuntimeError("local up not ready in time:\n" + "\n".join(self.lines))
-
-    def _read(self) -> None:
-        assert self.proc
-        assert self.proc.stdout
-        for line in self.proc.stdout:
-            self.lines.append(line.rstrip("\n"))
 
     def output_since(self, mark: int) -> list[str]:
         return self.lines[mark:]

@@ -79,10 +79,9 @@ def test_environment_is_lambdas() -> None:
 
 def test_cold_then_warm_with_context_and_report() -> None:
     async def test(emulator: LambdaEmulator, console: io.StringIO) -> None:
-        first = await emulator.invoke_detailed(
-            "echo", b'{"path": "/a"}', "Root=1-5f84c7a1-1;Sampled=1"
-        )
-        second = await emulator.invoke_detailed("echo", b'{"path": "/b"}')
+        trace = "Root=1-5f84c7a1-1;Sampled=1"
+        first = await (await emulator.invoke_detailed("echo", b'{"path": "/a"}', trace)).finished()
+        second = await (await emulator.invoke_detailed("echo", b'{"path": "/b"}')).finished()
         assert first.result.ok
         assert second.result.ok
         one, two = body_of(first.result.payload), body_of(second.result.payload)
@@ -91,9 +90,9 @@ def test_cold_then_warm_with_context_and_report() -> None:
         assert 0 < one["remaining_ms"] <= 3000
         assert one["trace_id"] == "Root=1-5f84c7a1-1;Sampled=1"
         assert first.report is not None
-        assert first.report.init_duration_ms is not None
+        assert first.report.result().init_duration_ms is not None
         assert second.report is not None
-        assert second.report.init_duration_ms is None
+        assert second.report.result().init_duration_ms is None
         assert first.log_lines[0].startswith("START RequestId: ")
         assert "echo /a" in first.log_lines
         assert first.log_lines[-1].startswith("REPORT RequestId: ")

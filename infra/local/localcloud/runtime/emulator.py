@@ -10,6 +10,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+from localcloud import busy_poll
 from localcloud.invoke import InvokeResult
 from localcloud.runtime.logs import LogRouter
 from localcloud.runtime.runtime_api import error_document
@@ -39,8 +40,14 @@ class AwsContext:
 @dataclass(frozen=True)
 class Invocation:
     result: InvokeResult
-    report: Report | None
-    log_lines: list[str]
+    report: asyncio.Future[Report] | None  # None when the function never initialised
+    log_lines: list[str]  # complete once `report` is done
+
+    async def finished(self) -> Invocation:
+        """Wait for END and REPORT too (they follow the result by one loop turn)."""
+        if self.report is not None:
+            await self.report
+        return self
 
 
 def function_arn(spec: TemplateSpec, fn: FunctionSpec) -> str:
@@ -119,6 +126,12 @@ class FunctionPool:
 
     async def invoke(self, payload: bytes, trace_header: str | None) -> Invocation:
         request_id = str(uuid.uuid4())
+        with busy_poll.in_flight():
+            return await self._invoke_in_slot(payload, request_id, trace_header)
+
+    async def _invoke_in_slot(
+        self, payload: bytes, request_id: str, trace_header: str | None
+    ) -> Invocation:
         async with self._slots:
             self.busy += 1
             try:
@@ -135,12 +148,12 @@ class FunctionPool:
             worker, failure = await self._cold_start(request_id)
             if failure is not None:
                 return failure
-        result, report = await worker.invoke(payload, request_id, trace_header)
+        result, report, lines = await worker.invoke(payload, request_id, trace_header)
         if worker.alive:
             self._idle.append(worker)
         else:
             await self._retire(worker)
-        return Invocation(result=result, report=report, log_lines=list(worker.invocation_log))
+        return Invocation(result=result, report=report, log_lines=lines)
 
     async def _cold_start(self, request_id: str) -> tuple[Worker, Invocation | None]:
         self.cold_starts += 1

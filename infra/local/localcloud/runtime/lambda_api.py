@@ -43,7 +43,8 @@ def create_lambda_api_app(emulator: LambdaEmulator) -> web.Application:
             background.add(task)
             task.add_done_callback(background.discard)
             return web.Response(status=202)
-        done = await emulator.invoke_detailed(name, payload, request.headers.get("X-Amzn-Trace-Id"))
+        trace_header = request.headers.get("X-Amzn-Trace-Id")
+        done = await (await emulator.invoke_detailed(name, payload, trace_header)).finished()
         headers = {"X-Amz-Executed-Version": "$LATEST", "Content-Type": "application/json"}
         if not done.result.ok:
             headers["X-Amz-Function-Error"] = "Unhandled"

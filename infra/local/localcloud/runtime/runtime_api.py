@@ -107,6 +107,8 @@ class RuntimeApi:
         self._current = None
         if not inv.outcome.done():
             inv.outcome.set_result((ok, body))
+            # Let the waiting caller answer its client before this acknowledgement is sent.
+            await asyncio.sleep(0)
         return web.json_response({"status": "OK"}, status=202)
 
     async def _response(self, request: web.Request) -> web.Response:

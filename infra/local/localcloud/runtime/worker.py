@@ -120,22 +120,27 @@ class Worker:
 
     async def invoke(
         self, payload: bytes, request_id: str, trace_header: str | None
-    ) -> tuple[InvokeResult, Report]:
+    ) -> tuple[InvokeResult, asyncio.Future[Report], list[str]]:
+        """Run one invocation; returns its result, its REPORT (settled just after) and log lines.
+
+        END and REPORT are written on the next loop turn, so the caller answers its client
+        first: reading /proc and logging stay off the request's critical path.
+        """
         fn = self.fn
         started = time.perf_counter()
-        deadline_ms = int((time.time() + fn.timeout_s) * 1000)
         inv = Invocation(
             request_id=request_id,
             payload=payload,
-            deadline_ms=deadline_ms,
+            deadline_ms=int((time.time() + fn.timeout_s) * 1000),
             function_arn=self.function_arn,
             trace_header=trace_header,
         )
         self._current = inv
-        self.invocation_log = []
+        lines = self.invocation_log = []
         self.log(f"START RequestId: {request_id} Version: $LATEST")
         self.api.submit(inv)
         memory_watch = asyncio.create_task(self._watch_memory(inv))
+        peak_mb: int | None = None
         try:
             ok, body = await asyncio.wait_for(asyncio.shield(inv.outcome), fn.timeout_s)
             status = "ok" if ok else "error"
@@ -152,31 +157,44 @@ class Worker:
             self._current = None
         duration_ms = (time.perf_counter() - started) * 1000
         if self._death == "oom":
-            used = fn.memory_mb
-        elif status == "timeout":
-            used = peak_mb
-        else:
-            used = self.max_memory_used_mb()
+            peak_mb = fn.memory_mb
         init = None
         if not self._reported_init:
             init, self._reported_init = self.init_duration_ms, True
-        report = Report(
-            request_id=request_id,
-            duration_ms=duration_ms,
-            memory_size_mb=fn.memory_mb,
-            max_memory_used_mb=used,
-            init_duration_ms=init,
-            trace_id=_trace_root(trace_header) if fn.tracing_active else None,
+        report: asyncio.Future[Report] = asyncio.get_running_loop().create_future()
+        asyncio.get_running_loop().call_soon(
+            self._report, report, lines, request_id, duration_ms, peak_mb, init, trace_header
         )
-        self.log(f"END RequestId: {request_id}")
-        self.log(report.line())
         result = InvokeResult(
             status=status,  # type: ignore[arg-type]
             payload=body,
             request_id=request_id,
             duration_ms=duration_ms,
         )
-        return result, report
+        return result, report, lines
+
+    def _report(
+        self,
+        report: asyncio.Future[Report],
+        lines: list[str],
+        request_id: str,
+        duration_ms: float,
+        peak_mb: int | None,
+        init_duration_ms: float | None,
+        trace_header: str | None,
+    ) -> None:
+        done = Report(
+            request_id=request_id,
+            duration_ms=duration_ms,
+            memory_size_mb=self.fn.memory_mb,
+            max_memory_used_mb=self.max_memory_used_mb() if peak_mb is None else peak_mb,
+            init_duration_ms=init_duration_ms,
+            trace_id=_trace_root(trace_header) if self.fn.tracing_active else None,
+        )
+        for message in (f"END RequestId: {request_id}", done.line()):
+            lines.append(message)
+            self.logs.write(self, message)
+        report.set_result(done)
 
     def log(self, message: str) -> None:
         self.invocation_log.append(message)

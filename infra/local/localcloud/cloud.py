@@ -1,0 +1,275 @@
+"""The whole local cloud: Postgres, the AWS endpoint, X-Ray, Lambda and API Gateway, in order."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import string
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from localcloud.aws_endpoint import MotoServer, aws_client, seed_secret
+from localcloud.gateway.server import GatewayServer
+from localcloud.postgres import EmbeddedPostgres, credentials_from_database_url
+from localcloud.runtime.emulator import AwsContext, LambdaEmulator
+from localcloud.runtime.lambda_api import create_lambda_api_app
+from localcloud.runtime.logs import CloudWatchShipper, LogRouter
+from localcloud.spec import SecretSpec, TemplateError, TemplateSpec
+from localcloud.template import TemplateLoader
+from localcloud.xray_daemon import XRayDaemon
+
+
+class CloudError(Exception):
+    """A problem the user can fix (a port in use, a bad template); printed without a traceback."""
+
+
+@dataclass
+class CloudConfig:
+    templates: list[Path]
+    state_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 3000  # API Gateway
+    lambda_port: int = 3001  # Lambda Invoke API, as `sam local start-lambda`
+    aws_port: int = 4566  # moto, on LocalStack's port
+    xray_port: int = 2000
+    db_port: int = 55432
+    database_url: str | None = None  # an external Postgres instead of the embedded one
+    parameter_overrides: dict[str, str] = field(default_factory=dict)
+    concurrency: int = 10
+    region: str = "us-east-1"
+    prewarm: bool = False
+    api_keys: list[str] = field(default_factory=list)
+
+    @property
+    def project_dir(self) -> Path:
+        return self.templates[0].resolve().parent
+
+    @property
+    def migrations_dir(self) -> Path:
+        return self.project_dir / "infra" / "migrations"
+
+
+def state_file(state_dir: Path) -> Path:
+    return state_dir / "cloud.json"
+
+
+def read_running_state(state_dir: Path) -> dict[str, Any] | None:
+    """The addresses of a local cloud started from this state folder, if it is still up."""
+    try:
+        state = json.loads(state_file(state_dir).read_text())
+        os.kill(int(state["pid"]), 0)
+    except (OSError, ValueError, KeyError):
+        return None
+    return state
+
+
+def _generated_secret(spec: SecretSpec) -> str:
+    """What CloudFormation's GenerateSecretString would store, or a random string."""
+    gen = spec.generate or {}
+    length = int(gen.get("PasswordLength", 32))  # type: ignore[arg-type]
+    excluded = str(gen.get("ExcludeCharacters", ""))
+    alphabet = [c for c in string.ascii_letters + string.digits if c not in excluded]
+    value = "".join(secrets.choice(alphabet) for _ in range(length))
+    template = gen.get("SecretStringTemplate")
+    key = gen.get("GenerateStringKey")
+    if template and key:
+        doc = json.loads(str(template))
+        doc[str(key)] = value
+        return json.dumps(doc)
+    return value
+
+
+class LocalCloud:
+    def __init__(self, config: CloudConfig, progress: Callable[[str], None] = print) -> None:
+        self.config = config
+        self.progress = progress
+        self.postgres: EmbeddedPostgres | None = None
+        self.moto: MotoServer | None = None
+        self.xray: XRayDaemon | None = None
+        self.logs: LogRouter | None = None
+        self.emulator: LambdaEmulator | None = None
+        self.gateway: GatewayServer | None = None
+        self.spec: TemplateSpec | None = None
+        self._lambda_runner: web.AppRunner | None = None
+        self._started = 0.0
+
+    async def start(self, *, gateway: bool = True) -> None:
+        cfg = self.config
+        self._started = time.perf_counter()
+        cfg.state_dir.mkdir(parents=True, exist_ok=True)
+        loader = TemplateLoader(cfg.templates, cfg.parameter_overrides, region=cfg.region)
+        secret_specs = loader.secrets()
+        try:
+            # The two slow starts (a Postgres and a Python server) overlap.
+            creds, endpoint = await asyncio.gather(
+                asyncio.to_thread(self._start_postgres), asyncio.to_thread(self._start_moto)
+            )
+            refs = await asyncio.to_thread(self._seed_secrets, secret_specs, creds, endpoint)
+            self.spec = loader.build(refs)
+            applied = await asyncio.to_thread(self._migrate, creds)
+            self.progress(
+                f"  migrations   {len(applied)} applied ({', '.join(applied) or 'up to date'})"
+            )
+            await self._start_xray(endpoint)
+            await self._start_lambda(endpoint)
+            if gateway:
+                await self._start_gateway()
+            self._write_state()
+        except BaseException:
+            await self.stop()
+            raise
+
+    def _start_postgres(self) -> Any:
+        cfg = self.config
+        if cfg.database_url:
+            creds = credentials_from_database_url(cfg.database_url)
+            self.progress(f"  postgres     {creds.host}:{creds.port}/{creds.dbname} (DATABASE_URL)")
+            return creds
+        self.postgres = EmbeddedPostgres(cfg.state_dir / "pgdata", port=cfg.db_port, host=cfg.host)
+        self.postgres.start()
+        creds = self.postgres.credentials
+        self.progress(f"  postgres     {creds.host}:{creds.port}/{creds.dbname} (embedded)")
+        return creds
+
+    def _start_moto(self) -> str:
+        cfg = self.config
+        self.moto = MotoServer(cfg.host, cfg.aws_port, log_path=cfg.state_dir / "moto.log")
+        self.moto.start()
+        self.progress(
+            f"  aws          {self.moto.endpoint_url} (moto: Secrets Manager, Logs, X-Ray…)"
+        )
+        return self.moto.endpoint_url
+
+    def _seed_secrets(
+        self, specs: dict[str, SecretSpec], creds: Any, endpoint: str
+    ) -> dict[str, str]:
+        refs = {}
+        for logical_id, spec in specs.items():
+            if spec.seed == "database":
+                value: Any = creds.to_secret()
+            elif spec.seed is None:
+                value = _generated_secret(spec)
+            else:
+                raise TemplateError(f"{logical_id}: unknown LocalCloud Seed {spec.seed!r}")
+            refs[logical_id] = seed_secret(endpoint, self.config.region, spec.name, value)
+        return refs
+
+    def _migrate(self, creds: Any) -> list[str]:
+        from eventstream.db.migrations import apply_migrations
+
+        return apply_migrations(creds, self.config.migrations_dir)
+
+    async def _start_xray(self, endpoint: str) -> None:
+        cfg = self.config
+        self.xray = XRayDaemon(
+            lambda: aws_client("xray", endpoint, cfg.region), cfg.host, cfg.xray_port
+        )
+        await self.xray.start()
+        self.progress(f"  xray daemon  udp://{self.xray.address}")
+
+    async def _start_lambda(self, endpoint: str) -> None:
+        cfg = self.config
+        assert self.spec is not None
+        assert self.xray is not None
+        shipper = CloudWatchShipper(lambda: aws_client("logs", endpoint, cfg.region))
+        self.logs = LogRouter(shipper=shipper)
+        aws = AwsContext(region=cfg.region, endpoint_url=endpoint, xray_daemon=self.xray.address)
+        self.emulator = LambdaEmulator(self.spec, aws, self.logs, cfg.concurrency)
+        self._lambda_runner = web.AppRunner(
+            create_lambda_api_app(self.emulator),
+            access_log=None,
+            handle_signals=False,
+            shutdown_timeout=1.0,
+        )
+        await self._lambda_runner.setup()
+        try:
+            await web.TCPSite(self._lambda_runner, cfg.host, cfg.lambda_port).start()
+        except OSError as e:
+            raise CloudError(
+                f"Lambda API: port {cfg.lambda_port} is in use ({e.strerror}); "
+                "choose another with --lambda-port"
+            ) from e
+        names = ", ".join(fn.function_name for fn in self.spec.functions.values())
+        self.progress(
+            f"  lambda       http://{cfg.host}:{cfg.lambda_port} "
+            f"({len(self.spec.functions)} functions: {names})"
+        )
+        if cfg.prewarm:
+            await self.emulator.prewarm()
+
+    async def _start_gateway(self) -> None:
+        cfg = self.config
+        assert self.spec is not None
+        assert self.emulator is not None
+        self.gateway = GatewayServer(
+            self.spec,
+            self.emulator,
+            api_keys=cfg.api_keys,
+            host=cfg.host,
+            port=cfg.port,
+            access_log=lambda line: self.progress(f"[gateway] {line}"),
+        )
+        await self.gateway.start()
+        routes = len(self.spec.routes())
+        self.progress(f"  api gateway  http://{cfg.host}:{self.gateway.port} ({routes} routes)")
+
+    @property
+    def api_url(self) -> str:
+        port = self.gateway.port if self.gateway else self.config.port
+        return f"http://{self.config.host}:{port}"
+
+    def ready_seconds(self) -> float:
+        return time.perf_counter() - self._started
+
+    def _write_state(self) -> None:
+        cfg = self.config
+        state = {
+            "pid": os.getpid(),
+            "api_url": self.api_url if self.gateway else None,
+            "lambda_url": f"http://{cfg.host}:{cfg.lambda_port}",
+            "aws_endpoint_url": self.moto.endpoint_url if self.moto else None,
+            "region": cfg.region,
+            "xray_daemon": self.xray.address if self.xray else None,
+            "functions": {
+                lid: fn.function_name
+                for lid, fn in (self.spec.functions.items() if self.spec else ())
+            },
+        }
+        state_file(cfg.state_dir).write_text(json.dumps(state, indent=2))
+
+    async def stop(self) -> None:
+        """Stop everything started, newest first; safe to call twice or after a failed start."""
+        if self.gateway is not None:
+            await self.gateway.stop()
+            self.gateway = None
+        if self._lambda_runner is not None:
+            await self._lambda_runner.cleanup()
+            self._lambda_runner = None
+        if self.emulator is not None:
+            await self.emulator.close()
+            self.emulator = None
+        if self.logs is not None and self.logs.shipper is not None:
+            await asyncio.to_thread(self.logs.shipper.close)
+            self.logs = None
+        if self.xray is not None:
+            await self.xray.stop()
+            self.xray = None
+        if self.moto is not None:
+            await asyncio.to_thread(self.moto.stop)
+            self.moto = None
+        if self.postgres is not None:
+            await asyncio.to_thread(self.postgres.stop)
+            self.postgres = None
+        try:
+            state = json.loads(state_file(self.config.state_dir).read_text())
+            if state.get("pid") == os.getpid():
+                state_file(self.config.state_dir).unlink()
+        except (OSError, ValueError):
+            pass
