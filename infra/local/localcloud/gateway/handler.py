@@ -30,7 +30,7 @@ from localcloud.invoke import Invoker, InvokeResult
 from localcloud.spec import ApiSpec, TemplateSpec
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit for REST APIs
-# The lead's contract: a function that hits its own Timeout is a 504 (AWS itself answers 502).
+# A function that outlives its Timeout is a 504 here, told apart from a crash; AWS answers 502.
 FUNCTION_TIMEOUT = responses.INTEGRATION_TIMEOUT
 
 AccessLog = Callable[[str], None]
