@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import secrets
@@ -122,6 +123,10 @@ class LocalCloud:
             if gateway:
                 await self._start_gateway()
             self._write_state()
+            # Everything loaded so far lives as long as the cloud: keep the collector off it,
+            # so a full collection never pauses a request for milliseconds.
+            gc.collect()
+            gc.freeze()
         except BaseException:
             await self.stop()
             raise
@@ -178,7 +183,7 @@ class LocalCloud:
         cfg = self.config
         assert self.spec is not None
         assert self.xray is not None
-        shipper = CloudWatchShipper(lambda: aws_client("logs", endpoint, cfg.region))
+        shipper = CloudWatchShipper(endpoint, cfg.region)
         self.logs = LogRouter(shipper=shipper)
         aws = AwsContext(region=cfg.region, endpoint_url=endpoint, xray_daemon=self.xray.address)
         self.emulator = LambdaEmulator(self.spec, aws, self.logs, cfg.concurrency)

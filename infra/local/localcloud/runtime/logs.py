@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import queue
+import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
@@ -17,61 +19,103 @@ FLUSH_INTERVAL_S = 0.5
 
 
 class CloudWatchShipper:
-    """Batches log events into CloudWatch Logs (moto locally) from a thread of its own.
+    """Batches log events into CloudWatch Logs (moto locally) from a process of its own.
 
-    The event loop only appends to a queue, so a slow or absent endpoint never delays a request.
+    boto3 builds and signs each PutLogEvents call in Python; done in the local cloud's process
+    it would hold the GIL for milliseconds at a time and show up in every request's p99. Here
+    the event loop only appends to a queue; a thread writes lines to the shipper's pipe.
     """
 
-    def __init__(self, client_factory: Callable[[], Any]) -> None:
-        self._client_factory = client_factory
-        self._queue: queue.Queue[tuple[str, str, int, str] | None] = queue.Queue()
-        self._thread = threading.Thread(target=self._run, name="cloudwatch-logs", daemon=True)
-        self._known_groups: set[str] = set()
-        self._known_streams: set[tuple[str, str]] = set()
-        self.errors = 0
+    def __init__(self, endpoint_url: str, region: str) -> None:
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "localcloud.runtime.logs", endpoint_url, region],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._feed, name="cloudwatch-logs", daemon=True)
         self._thread.start()
 
     def put(self, group: str, stream: str, message: str) -> None:
-        self._queue.put((group, stream, int(time.time() * 1000), message))
+        self._queue.put(json.dumps([group, stream, int(time.time() * 1000), message]))
 
-    def close(self, timeout_s: float = 2.0) -> None:
+    def close(self, timeout_s: float = 3.0) -> None:
         self._queue.put(None)
         self._thread.join(timeout_s)
+        try:
+            self._proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
 
-    def _run(self) -> None:
-        client = self._client_factory()
-        done = False
-        while not done:
-            batch: dict[tuple[str, str], list[dict[str, Any]]] = {}
-            deadline = time.monotonic() + FLUSH_INTERVAL_S
-            while time.monotonic() < deadline:
-                try:
-                    item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
-                except queue.Empty:
-                    break
+    def _feed(self) -> None:
+        stdin = self._proc.stdin
+        assert stdin is not None
+        try:
+            while True:
+                item = self._queue.get()
+                lines = []
+                while item is not None:
+                    lines.append(item)
+                    try:
+                        item = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                if lines:
+                    stdin.write(("\n".join(lines) + "\n").encode())
+                    stdin.flush()
                 if item is None:
-                    done = True
-                    break
-                group, stream, ts, message = item
-                batch.setdefault((group, stream), []).append({"timestamp": ts, "message": message})
-            for (group, stream), events in batch.items():
-                try:
-                    self._ensure(client, group, stream)
-                    client.put_log_events(
-                        logGroupName=group, logStreamName=stream, logEvents=events
-                    )
-                except Exception:
-                    self.errors += 1
+                    return
+        except OSError:
+            pass  # the shipper died: logs stay on the console, requests go on
+        finally:
+            with contextlib.suppress(OSError):
+                stdin.close()
 
-    def _ensure(self, client: Any, group: str, stream: str) -> None:
-        if group not in self._known_groups:
-            with contextlib.suppress(client.exceptions.ResourceAlreadyExistsException):
-                client.create_log_group(logGroupName=group)
-            self._known_groups.add(group)
-        if (group, stream) not in self._known_streams:
-            with contextlib.suppress(client.exceptions.ResourceAlreadyExistsException):
-                client.create_log_stream(logGroupName=group, logStreamName=stream)
-            self._known_streams.add((group, stream))
+
+def ship(endpoint_url: str, region: str, lines: Iterable[bytes]) -> None:
+    """The shipper process: JSON lines on stdin, PutLogEvents every FLUSH_INTERVAL_S."""
+    from localcloud.aws_endpoint import aws_client
+
+    client = aws_client("logs", endpoint_url, region)
+    known: set[tuple[str, str]] = set()
+    batch: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    incoming: queue.Queue[bytes | None] = queue.Queue()
+
+    def read() -> None:
+        for raw in lines:
+            incoming.put(raw)
+        incoming.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
+    done = False
+    while not done:
+        deadline = time.monotonic() + FLUSH_INTERVAL_S
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                raw = incoming.get(timeout=left)
+            except queue.Empty:
+                break
+            if raw is None:
+                done = True
+                break
+            group, stream, ts, message = json.loads(raw)
+            batch.setdefault((group, stream), []).append({"timestamp": ts, "message": message})
+        for (group, stream), events in batch.items():
+            with contextlib.suppress(Exception):  # logs must never take anything down
+                if (group, stream) not in known:
+                    _ensure(client, group, stream)
+                    known.add((group, stream))
+                client.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
+        batch.clear()
+
+
+def _ensure(client: Any, group: str, stream: str) -> None:
+    with contextlib.suppress(client.exceptions.ResourceAlreadyExistsException):
+        client.create_log_group(logGroupName=group)
+    with contextlib.suppress(client.exceptions.ResourceAlreadyExistsException):
+        client.create_log_stream(logGroupName=group, logStreamName=stream)
 
 
 class LogRouter:
@@ -93,3 +137,7 @@ class LogRouter:
             self.console.flush()
         if self.shipper is not None:
             self.shipper.put(f"/aws/lambda/{name}", worker.log_stream, message)
+
+
+if __name__ == "__main__":
+    ship(sys.argv[1], sys.argv[2], sys.stdin.buffer)
