@@ -92,11 +92,19 @@ def test_crash_is_502_and_the_next_request_succeeds(api: httpx.Client) -> None:
     assert api.get("/test/crash").status_code == 200
 
 
-def test_malformed_response_and_import_error_are_502(api: httpx.Client) -> None:
+def test_malformed_response_and_import_error_are_502(
+    cloud: RunningCloud, api: httpx.Client
+) -> None:
     assert api.get("/test/bad-response").status_code == 502
+    mark = len(cloud.lines)
     resp = api.get("/test/import-error")
     assert resp.status_code == 502
     assert resp.json() == {"message": "Internal server error"}
+    cloud.wait_for_line(
+        r"error: ImportErrorFunction \(app.handler\) failed to start: Unable to import module "
+        r"'app': No module named 'a_module_that_does_not_exist' \[Runtime.ImportModuleError\]",
+        since=mark,
+    )
 
 
 def test_cors_preflight_answers_from_the_template(api: httpx.Client) -> None:

@@ -175,10 +175,16 @@ class FunctionPool:
                 return worker, None
             init_error_body = init_error.body
         duration = (time.perf_counter() - started) * 1000
-        error_type = json.loads(init_error_body or b"{}").get("errorType", "Runtime.Unknown")
+        error = json.loads(init_error_body or b"{}")
+        error_type = error.get("errorType", "Runtime.Unknown")
         worker.log(
             f"INIT_REPORT Init Duration: {duration:.2f} ms\tPhase: init\tStatus: error\t"
             f"Error Type: {error_type}"
+        )
+        # One line that says what to fix, above the runtime's own report.
+        worker.log(
+            f"error: {self.fn.logical_id} ({self.fn.handler}) failed to start: "
+            f"{error.get('errorMessage', 'no message')} [{error_type}]"
         )
         await self._retire(worker)
         result = InvokeResult(
