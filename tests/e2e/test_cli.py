@@ -45,16 +45,15 @@ def test_sample_events_are_valid_api_gateway_events(event_file: Path) -> None:
     APIGatewayProxyEventModel.model_validate(json.loads(event_file.read_text()))
 
 
+def invoke_health(state_dir: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return run_cli(
+        "local", "invoke", "HealthFunction", "-e", "events/health_get.json",
+        "--state-dir", str(state_dir), *extra,
+    )  # fmt: skip
+
+
 def test_local_invoke_through_the_running_cloud(cloud: RunningCloud) -> None:
-    result = run_cli(
-        "local",
-        "invoke",
-        "HealthFunction",
-        "-e",
-        "events/health_get.json",
-        "--state-dir",
-        str(cloud.state_dir),
-    )
+    result = invoke_health(cloud.state_dir)
     assert result.returncode == 0, result.stderr
     response = json.loads(result.stdout)
     assert response["statusCode"] == 200
@@ -63,17 +62,7 @@ def test_local_invoke_through_the_running_cloud(cloud: RunningCloud) -> None:
 
 
 def test_local_invoke_standalone_starts_and_stops_what_it_needs(tmp_path: Path) -> None:
-    result = run_cli(
-        "local",
-        "invoke",
-        "HealthFunction",
-        "-e",
-        "events/health_get.json",
-        "--state-dir",
-        str(tmp_path / "state"),
-        "--db-port",
-        str(_free_port()),
-    )
+    result = invoke_health(tmp_path / "state", "--db-port", str(_free_port()))
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["statusCode"] == 200
     assert "REPORT RequestId:" in result.stderr
