@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import statistics
 import sys
+import tempfile
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from eventstream.db.credentials import DbCredentials
 from tests.support import PROJECT_DIR, RunningCloud, new_cloud
 
-__all__ = ["PROJECT_DIR", "RunningCloud", "machine", "new_cloud", "percentile", "summary"]
+__all__ = [
+    "PROJECT_DIR",
+    "RunningCloud",
+    "machine",
+    "migrated_database",
+    "new_cloud",
+    "percentile",
+    "summary",
+]
 
 
 def percentile(samples: list[float], p: float) -> float:
@@ -42,3 +55,37 @@ def machine() -> str:
         f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu}), "
         f"{mem_gib:.0f} GiB, Python {platform.python_version()}"
     )
+
+
+@contextlib.contextmanager
+def migrated_database(prefix: str) -> Iterator[tuple[DbCredentials, Path]]:
+    """A new, migrated database (on DATABASE_URL's server, else an embedded Postgres) and a
+    temporary folder; both gone afterwards."""
+    from eventstream.db.connection import connect
+    from eventstream.db.migrations import apply_migrations
+    from localcloud.postgres import EmbeddedPostgres
+    from tests.support import free_port
+
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        database_url = os.environ.get("DATABASE_URL")
+        postgres = None
+        if database_url:
+            admin = DbCredentials.from_url(database_url)
+        else:
+            postgres = EmbeddedPostgres(Path(tmp) / "pgdata", port=free_port())
+            postgres.start()
+            admin = postgres.credentials
+        name = f"bench_{uuid.uuid4().hex[:8]}"
+        conn = connect(admin)
+        conn.run(f'CREATE DATABASE "{name}"')
+        conn.close()
+        try:
+            creds = DbCredentials(admin.host, admin.port, admin.username, admin.password, name)
+            apply_migrations(creds, PROJECT_DIR / "infra" / "migrations")
+            yield creds, Path(tmp)
+        finally:
+            conn = connect(admin)
+            conn.run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.close()
+            if postgres is not None:
+                postgres.stop()

@@ -7,7 +7,8 @@ use `running_postgres`, which starts it again for whoever comes next.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from eventstream.db.connection import connect, reset_connection
 from eventstream.db.credentials import DbCredentials
 from localcloud.aws_endpoint import LOCAL_CREDENTIALS, MotoServer
 from localcloud.postgres import EmbeddedPostgres
+from localcloud.prometheus import PrometheusServer
 from tests.support import free_port
 
 REGION = "us-east-1"
@@ -101,3 +103,69 @@ def aws_env(clean_eventstream: pytest.MonkeyPatch, moto_server: MotoServer) -> M
     clean_eventstream.setenv("AWS_SECRET_ACCESS_KEY", LOCAL_CREDENTIALS["aws_secret_access_key"])
     clean_eventstream.setenv("AWS_SESSION_TOKEN", LOCAL_CREDENTIALS["aws_session_token"])
     return moto_server
+
+
+def apt_installed(package: str, find: Callable[[], str | None]) -> str:
+    """The binary `find` locates, installing Debian's `package` with apt-get first when it is
+    missing, as CI does: the project's own files must install what its tests need."""
+    import os
+    import shutil
+    import subprocess
+
+    if find() is None:
+        if shutil.which("apt-get") is None:
+            pytest.skip(f"{package} is not installed and there is no apt-get to install it")
+        if os.geteuid() != 0:
+            pytest.skip(f"{package} is not installed and apt-get needs root to install it")
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "--no-install-recommends", package],
+            check=True,
+            env=env,
+        )
+    binary = find()
+    assert binary is not None, f"apt-get installed {package} but it is not on PATH"
+    return binary
+
+
+@pytest.fixture(scope="session")
+def prometheus_binary() -> str:
+    """Debian's `prometheus` (with promtool), installed with apt-get when missing, as CI does."""
+    from localcloud.prometheus import prometheus_binary as installed
+
+    return apt_installed("prometheus", installed)
+
+
+@pytest.fixture(scope="session")
+def chromium_binary() -> str:
+    """Debian's `chromium` for headless browser tests; its own build, never a downloaded one."""
+    import shutil
+
+    return apt_installed("chromium", lambda: shutil.which("chromium"))
+
+
+@pytest.fixture
+def prometheus(prometheus_binary: str, tmp_path: Path) -> Iterator[PrometheusServer]:
+    """A real Prometheus on a free port, remote-write receiver on, storage in tmp_path."""
+    with PrometheusServer(tmp_path / "tsdb", port=free_port(), binary=prometheus_binary) as server:
+        yield server
+
+
+@dataclass(frozen=True)
+class LambdaContext:
+    """The context object Lambda passes a handler (the attributes Powertools reads)."""
+
+    function_name: str = "eventstream-test"
+    function_version: str = "$LATEST"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:eventstream-test"
+    aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
+    log_group_name: str = "/aws/lambda/eventstream-test"
+    log_stream_name: str = "2026/11/24/[$LATEST]0123456789abcdef"
+
+
+@pytest.fixture
+def lambda_context() -> LambdaContext:
+    """For calling a handler directly: `@observed` (Powertools) needs Lambda's context."""
+    return LambdaContext()

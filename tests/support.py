@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import signal
@@ -9,12 +10,26 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 FIXTURES = PROJECT_DIR / "tests" / "fixtures"
 EVENTSTREAM = str(Path(sys.executable).parent / "eventstream")
+# The first admin's password in every test cloud (the local cloud reads it on first start).
+ADMIN_PASSWORD = "test-admin-password-0123"
+
+
+def function_module(name: str) -> ModuleType:
+    """functions/<name>/app.py as a module, for calling its handler as Lambda would."""
+    path = PROJECT_DIR / "functions" / name / "app.py"
+    spec = importlib.util.spec_from_file_location(f"{name}_app", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def free_port() -> int:
@@ -40,7 +55,11 @@ class RunningCloud:
     xray_port: int
     db_port: int
     templates: list[Path]
+    prometheus_port: int = 0  # 0: `local up` starts no Prometheus
     proc: subprocess.Popen[bytes] | None = None
+    env: dict[str, str] = field(default_factory=dict)  # on top of os.environ
+    parameters: dict[str, str] = field(default_factory=dict)  # --parameter-overrides
+    warm: bool = False  # --warm: every function's first environment starts before Ready
 
     @property
     def console_path(self) -> Path:
@@ -81,17 +100,27 @@ class RunningCloud:
             str(self.aws_port),
             "--xray-port",
             str(self.xray_port),
+            "--core-port",
+            "0",  # free ports: clouds of tests running side by side must not collide
             "--db-port",
             str(self.db_port),
+            "--prometheus-port",
+            str(self.prometheus_port),
             "--api-key",
             "test-api-key-0123456789",
         ]
         for template in self.templates:
             args += ["--template", str(template)]
+        if self.warm:
+            args.append("--warm")
+        if self.parameters:
+            args += ["--parameter-overrides", *(f"{k}={v}" for k, v in self.parameters.items())]
         return args
 
     def start(self, timeout_s: float = 90.0) -> None:
         env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+        env.setdefault("EVENTSTREAM_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        env.update(self.env)
         self.state_dir.parent.mkdir(parents=True, exist_ok=True)
         with self.console_path.open("wb") as console:
             self.proc = subprocess.Popen(

@@ -4,7 +4,9 @@ A request crosses several processes (gateway, worker, Postgres). On virtual mach
 goes idle between those hops can take hundreds of microseconds to wake again, which tripled the
 warm latency of GET /v1/health here. Polling without sleeping for a moment while an
 invocation is outstanding keeps the loop's CPU awake: the same trick as Linux's `busy_poll`.
-It costs CPU only while a request is in flight, and at most `window_s` per wait.
+It costs CPU only while a request is in flight, and at most `window_s` per wait — and only
+while exactly one is: under concurrent load the loop is rarely idle anyway, and a spinning
+gateway would take the CPU the functions need (measured: 25% of the cloud process's samples).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ class BusyPollSelector(selectors.DefaultSelector):  # type: ignore[misc,valid-ty
         self.in_flight = 0
 
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
-        if self.in_flight and (timeout is None or timeout > 0):
+        if self.in_flight == 1 and (timeout is None or timeout > 0):
             deadline = time.perf_counter() + self.window_s
             while time.perf_counter() < deadline:
                 ready = super().select(0)

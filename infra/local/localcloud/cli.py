@@ -1,4 +1,4 @@
-"""The `eventstream` command: `eventstream local up | invoke | logs`."""
+"""The `eventstream` command: `eventstream local up | invoke | logs | traces`."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
+
+from localcloud import operator
 
 PROJECT_DIR = Path(__file__).resolve().parents[3]
 
@@ -73,6 +75,24 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--aws-port", type=int, default=_env_int("EVENTSTREAM_AWS_PORT", 4566))
     up.add_argument("--xray-port", type=int, default=_env_int("EVENTSTREAM_XRAY_PORT", 2000))
     up.add_argument(
+        "--core-nodes",
+        type=int,
+        default=_env_int("EVENTSTREAM_CORE_NODES", 1),
+        help="core nodes to start (default 1; 0: none); topics spread over them",
+    )
+    up.add_argument(
+        "--core-port",
+        type=int,
+        default=_env_int("EVENTSTREAM_CORE_PORT", 7070),
+        help="the first core node's port; the others follow (default 7070; 0: free ports)",
+    )
+    up.add_argument(
+        "--prometheus-port",
+        type=int,
+        default=_env_int("EVENTSTREAM_PROMETHEUS_PORT", 9090),
+        help="Prometheus, when installed (default 9090; 0: do not start it)",
+    )
+    up.add_argument(
         "--concurrency", type=int, default=10, help="workers per function at most (default 10)"
     )
     up.add_argument(
@@ -97,6 +117,15 @@ def build_parser() -> argparse.ArgumentParser:
     logs.add_argument("function", help="logical id or function name")
     logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
     logs.add_argument("--since", type=float, default=3600, help="seconds back (default 3600)")
+
+    traces = sub.add_parser(
+        "traces", help="print recent X-Ray traces from the running cloud as a waterfall"
+    )
+    common(traces)
+    traces.add_argument("--since", type=float, default=300, help="seconds back (default 300)")
+    traces.add_argument("-n", "--limit", type=int, default=5, help="newest N traces (default 5)")
+    traces.add_argument("--trace-id", action="append", default=[], help="these traces only")
+    operator.add_commands(commands)
     return parser
 
 
@@ -150,6 +179,9 @@ async def _up(args: argparse.Namespace) -> int:
         xray_port=args.xray_port,
     )
     config.concurrency = args.concurrency
+    config.core_nodes = args.core_nodes
+    config.core_port = args.core_port
+    config.prometheus_port = args.prometheus_port
     config.prewarm = args.warm
     config.api_keys = _api_keys(config.state_dir, args.api_key)
     cloud = LocalCloud(config, progress=lambda line: print(line, flush=True))
@@ -206,7 +238,9 @@ def _invoke_running(lambda_url: str, function: str, event: bytes) -> int:
 async def _invoke_standalone(args: argparse.Namespace, event: bytes) -> int:
     from localcloud.cloud import LocalCloud
 
-    config = _config(args, lambda_port=_free_port(), aws_port=_free_port(), xray_port=_free_port())
+    config = _config(
+        args, lambda_port=_free_port(), aws_port=_free_port(), xray_port=_free_port(), core_port=0
+    )
     cloud = LocalCloud(config, progress=lambda line: print(line, file=sys.stderr))
     await cloud.start(gateway=False)
     try:
@@ -263,17 +297,43 @@ def _logs(args: argparse.Namespace) -> int:
         time.sleep(1.0)
 
 
+def _traces(args: argparse.Namespace) -> int:
+    from localcloud.aws_endpoint import aws_client
+    from localcloud.cloud import read_running_state
+    from localcloud.traces import documents_by_trace, recent_trace_ids, render
+
+    running = read_running_state(args.state_dir.resolve())
+    if not running:
+        raise SystemExit("error: the local cloud is not running; start it with `make run`")
+    client = aws_client("xray", running["aws_endpoint_url"], running["region"])
+    now = time.time()
+    ids = args.trace_id or recent_trace_ids(client, now - args.since, now)
+    traces = documents_by_trace(client, ids)
+    if not traces:
+        print(f"(no traces in the last {args.since:.0f} s)", file=sys.stderr)
+        return 0
+    # Oldest first, so the newest is at the bottom of the terminal.
+    ordered = sorted(traces.items(), key=lambda kv: min(d["start_time"] for d in kv[1]))
+    for trace_id, documents in ordered[-args.limit :]:
+        print(render(trace_id, documents), end="\n\n", flush=True)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     from localcloud.busy_poll import new_event_loop
     from localcloud.errors import USER_ERRORS
 
     args = build_parser().parse_args(argv)
     try:
+        if args.command != "local":
+            return int(args.run(args))
         if args.local_command == "up":
             with asyncio.Runner(loop_factory=new_event_loop) as runner:
                 return runner.run(_up(args))
         if args.local_command == "invoke":
             return _invoke(args)
+        if args.local_command == "traces":
+            return _traces(args)
         return _logs(args)
     except USER_ERRORS as e:
         print(f"error: {e}", file=sys.stderr)

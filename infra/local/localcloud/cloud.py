@@ -9,22 +9,35 @@ import os
 import secrets
 import string
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
+from localcloud import bootstrap
 from localcloud.aws_endpoint import MotoServer, aws_client, seed_secret
+from localcloud.core_nodes import CoreNodes, CoreNodesError, free_ports
 from localcloud.gateway.server import GatewayServer
 from localcloud.postgres import EmbeddedPostgres, credentials_from_database_url
+from localcloud.prometheus import (
+    PrometheusError,
+    PrometheusServer,
+    prometheus_binary,
+    write_local_config,
+)
 from localcloud.runtime.emulator import AwsContext, LambdaEmulator
 from localcloud.runtime.lambda_api import create_lambda_api_app
 from localcloud.runtime.logs import CloudWatchShipper, LogRouter
+from localcloud.runtime.tracing import SegmentSender
 from localcloud.spec import SecretSpec, TemplateError, TemplateSpec
 from localcloud.template import TemplateLoader
 from localcloud.xray_daemon import XRayDaemon
+
+# Settings only this laptop cloud gets (never template.yaml): webhook receivers here listen on
+# 127.0.0.1, which the SSRF guard refuses everywhere else.
+LOCAL_ONLY_ENV = {"WEBHOOK_ALLOW_PRIVATE": "1"}
 
 
 class CloudError(Exception):
@@ -47,6 +60,9 @@ class CloudConfig:
     region: str = "us-east-1"
     prewarm: bool = False
     api_keys: list[str] = field(default_factory=list)
+    core_nodes: int = 1  # core processes, as the ECS service's tasks; 0 starts none
+    core_port: int = 7070  # the first node's; the others follow. 0: free ports
+    prometheus_port: int | None = None  # None or 0: no Prometheus (`local up` asks for 9090)
 
     @property
     def project_dir(self) -> Path:
@@ -87,6 +103,36 @@ def _generated_secret(spec: SecretSpec) -> str:
     return value
 
 
+def _alert_targets() -> dict[str, str]:
+    """The notifier's Slack / PagerDuty targets: none unless the developer names them."""
+    from eventstream.alerts.service import PAGERDUTY_EVENTS_URL
+
+    return {
+        "slack_webhook_url": os.environ.get("EVENTSTREAM_SLACK_WEBHOOK_URL", ""),
+        "pagerduty_routing_key": os.environ.get("EVENTSTREAM_PAGERDUTY_ROUTING_KEY", ""),
+        "pagerduty_events_url": os.environ.get(
+            "EVENTSTREAM_PAGERDUTY_EVENTS_URL", PAGERDUTY_EVENTS_URL
+        ),
+    }
+
+
+OAUTH_CONFIG_ENV = "EVENTSTREAM_OAUTH_CONFIG"
+
+
+def _oauth_config() -> dict[str, Any]:
+    """The OAuth providers from the JSON file EVENTSTREAM_OAUTH_CONFIG names; none without it."""
+    path = os.environ.get(OAUTH_CONFIG_ENV)
+    if not path:
+        return {}
+    try:
+        doc = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as e:
+        raise CloudError(f"{OAUTH_CONFIG_ENV}={path}: not a readable JSON file ({e})") from None
+    if not isinstance(doc, dict):
+        raise CloudError(f"{OAUTH_CONFIG_ENV}={path}: must hold a JSON object")
+    return doc
+
+
 class LocalCloud:
     def __init__(self, config: CloudConfig, progress: Callable[[str], None] = print) -> None:
         self.config = config
@@ -94,6 +140,8 @@ class LocalCloud:
         self.postgres: EmbeddedPostgres | None = None
         self.moto: MotoServer | None = None
         self.xray: XRayDaemon | None = None
+        self.core: CoreNodes | None = None
+        self.prometheus: PrometheusServer | None = None
         self.logs: LogRouter | None = None
         self.emulator: LambdaEmulator | None = None
         self.gateway: GatewayServer | None = None
@@ -107,18 +155,30 @@ class LocalCloud:
         cfg.state_dir.mkdir(parents=True, exist_ok=True)
         loader = TemplateLoader(cfg.templates, cfg.parameter_overrides, region=cfg.region)
         secret_specs = loader.secrets()
+        # A template mistake is reported before anything starts (placeholder secret ARNs here).
+        loader.build({logical_id: f"arn:local:{logical_id}" for logical_id in secret_specs})
         try:
             # The two slow starts (a Postgres and a Python server) overlap.
             creds, endpoint = await asyncio.gather(
                 asyncio.to_thread(self._start_postgres), asyncio.to_thread(self._start_moto)
             )
-            refs = await asyncio.to_thread(self._seed_secrets, secret_specs, creds, endpoint)
-            self.spec = loader.build(refs)
             applied = await asyncio.to_thread(self._migrate, creds)
             self.progress(
                 f"  migrations   {len(applied)} applied ({', '.join(applied) or 'up to date'})"
             )
+            fn_creds = await asyncio.to_thread(
+                bootstrap.function_credentials, creds, cfg.state_dir, self.progress
+            )
+            refs = await asyncio.to_thread(self._seed_secrets, secret_specs, fn_creds, endpoint)
+            self.spec = loader.build(refs)
+            for fn in self.spec.functions.values():
+                fn.environment.update(LOCAL_ONLY_ENV)
+            await asyncio.to_thread(bootstrap.ensure_admin, creds, self.progress)
             await self._start_xray(endpoint)
+            ports, metrics_ports = self._core_ports()
+            # Prometheus first: the nodes remote-write to it from their start.
+            await asyncio.to_thread(self._start_prometheus, metrics_ports)
+            await asyncio.to_thread(self._start_core, fn_creds, ports, metrics_ports)
             await self._start_lambda(endpoint)
             if gateway:
                 await self._start_gateway()
@@ -159,6 +219,12 @@ class LocalCloud:
         for logical_id, spec in specs.items():
             if spec.seed == "database":
                 value: Any = creds.to_secret()
+            elif spec.seed == "signing-keys":
+                value = bootstrap.signing_key_set(self.config.state_dir)
+            elif spec.seed == "oauth":
+                value = _oauth_config()
+            elif spec.seed == "alerts":
+                value = _alert_targets()
             elif spec.seed is None:
                 value = _generated_secret(spec)
             else:
@@ -171,6 +237,52 @@ class LocalCloud:
 
         return apply_migrations(creds, self.config.migrations_dir)
 
+    def _core_ports(self) -> tuple[list[int], list[int]]:
+        """The nodes' ports and their /metrics ports (always free ones: 8081 is one machine's)."""
+        cfg = self.config
+        n = max(0, cfg.core_nodes)
+        first = cfg.core_port
+        if first == 0:
+            both = free_ports(2 * n, cfg.host)
+            return both[:n], both[n:]
+        return list(range(first, first + n)), free_ports(n, cfg.host)
+
+    def _start_core(self, creds: Any, ports: list[int], metrics_ports: list[int]) -> None:
+        """Core nodes on the functions' database role; every function learns them (CORE_NODES)."""
+        cfg = self.config
+        if cfg.core_nodes < 1:
+            return
+        n = cfg.core_nodes
+        remote_write = (
+            ["--remote-write-url", self.prometheus.remote_write_url,
+             "--remote-write-interval-s", "5"]
+            if self.prometheus is not None
+            else []
+        )  # fmt: skip
+        self.core = CoreNodes(
+            n,
+            creds.to_url(),
+            host=cfg.host,
+            ports=ports,
+            log_dir=cfg.state_dir / "core",
+            metrics_ports=metrics_ports,
+            args=remote_write,
+            # The nodes' X-Ray segments go to the local daemon, as a task's go to its sidecar.
+            env={
+                **LOCAL_ONLY_ENV,
+                "AWS_XRAY_DAEMON_ADDRESS": self.xray.address if self.xray else "",
+            },
+        )
+        try:
+            self.core.start()
+        except CoreNodesError as e:
+            self.core = None
+            raise CloudError(str(e)) from e
+        assert self.spec is not None
+        for fn in self.spec.functions.values():
+            fn.environment["CORE_NODES"] = self.core.addresses
+        self.progress(f"  core         {self.core.addresses} ({n} node{'s' * (n > 1)})")
+
     async def _start_xray(self, endpoint: str) -> None:
         cfg = self.config
         self.xray = XRayDaemon(
@@ -178,6 +290,30 @@ class LocalCloud:
         )
         await self.xray.start()
         self.progress(f"  xray daemon  udp://{self.xray.address}")
+
+    def _start_prometheus(self, metrics_ports: Sequence[int] = ()) -> None:
+        cfg = self.config
+        if not cfg.prometheus_port:
+            return
+        if prometheus_binary() is None:
+            self.progress("  prometheus   not installed (apt-get install prometheus): skipped")
+            return
+        config = write_local_config(
+            cfg.state_dir / "prometheus.yml", [f"{cfg.host}:{p}" for p in metrics_ports]
+        )
+        self.prometheus = PrometheusServer(
+            cfg.state_dir / "prometheus", port=cfg.prometheus_port, host=cfg.host, config=config
+        )
+        try:
+            self.prometheus.start()
+        except PrometheusError as e:
+            # Optional: the rest of the cloud serves without it (port 9090 is
+            # often taken by the Prometheus that `apt-get install` starts as a service).
+            self.prometheus = None
+            self.progress(f"  prometheus   not started: {e} (--prometheus-port chooses another)")
+            return
+        write_url = self.prometheus.remote_write_url
+        self.progress(f"  prometheus   {self.prometheus.url} (remote-write: {write_url})")
 
     async def _start_lambda(self, endpoint: str) -> None:
         cfg = self.config
@@ -220,10 +356,14 @@ class LocalCloud:
             host=cfg.host,
             port=cfg.port,
             access_log=lambda line: self.progress(f"[gateway] {line}"),
+            # Stages with TracingEnabled send their segments to the local daemon, as on AWS.
+            xray=SegmentSender(self.xray.address) if self.xray else None,
         )
         await self.gateway.start()
         routes = len(self.spec.routes())
         self.progress(f"  api gateway  http://{cfg.host}:{self.gateway.port} ({routes} routes)")
+        if any(ev.path == "/dashboard" for _, ev in self.spec.routes()):
+            self.progress(f"  dashboard    http://{cfg.host}:{self.gateway.port}/dashboard")
 
     @property
     def api_url(self) -> str:
@@ -242,6 +382,9 @@ class LocalCloud:
             "aws_endpoint_url": self.moto.endpoint_url if self.moto else None,
             "region": cfg.region,
             "xray_daemon": self.xray.address if self.xray else None,
+            "core_nodes": self.core.addresses if self.core else None,
+            "core_metrics": [n.metrics_url for n in self.core.nodes] if self.core else [],
+            "prometheus_url": self.prometheus.url if self.prometheus else None,
             "functions": {
                 lid: fn.function_name
                 for lid, fn in (self.spec.functions.items() if self.spec else ())
@@ -263,6 +406,12 @@ class LocalCloud:
         if self.logs is not None and self.logs.shipper is not None:
             await asyncio.to_thread(self.logs.shipper.close)
             self.logs = None
+        if self.prometheus is not None:
+            await asyncio.to_thread(self.prometheus.stop)
+            self.prometheus = None
+        if self.core is not None:  # SIGTERM: each node commits what it queued, then exits
+            await asyncio.to_thread(self.core.stop)
+            self.core = None
         if self.xray is not None:
             await self.xray.stop()
             self.xray = None

@@ -11,6 +11,10 @@ class TemplateError(Exception):
     """A template the local cloud cannot run; the message names the resource and the fix."""
 
 
+class NotEmulatedError(TemplateError):
+    """A Ref or GetAtt of a resource that exists on AWS only (VPC, RDS Proxy, ECS, …)."""
+
+
 @dataclass(frozen=True)
 class RouteAuth:
     """How the gateway guards one route (SAM's per-event `Auth`, merged with the Api's defaults)."""
@@ -81,6 +85,7 @@ class ApiSpec:
     usage_plan_throttle: ThrottleSpec | None = None
     variables: dict[str, str] = field(default_factory=dict)
     binary_media_types: tuple[str, ...] = ()
+    tracing_enabled: bool = False  # TracingEnabled: the stage records X-Ray segments
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,11 @@
 Only what a local run needs is resolved: parameters, pseudo parameters, Conditions, and the
 intrinsics Ref, Fn::Sub, Fn::GetAtt, Fn::Join, Fn::If, Fn::Select, Fn::Split of parameters and
 known resources. Anything else is named in a TemplateError instead of being guessed.
+
+Resources that exist on AWS alone (VPC, RDS, ECS, …) are ignored, and so are the properties of
+functions that only configure them there (VpcConfig); an environment variable whose value names
+such a resource (DB_HOST: !GetAtt DatabaseProxy.Endpoint) is left out of the local function's
+environment, as the local cloud provides those things itself.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from localcloud.spec import (
     AuthorizerSpec,
     CorsSpec,
     FunctionSpec,
+    NotEmulatedError,
     RouteAuth,
     SecretSpec,
     TemplateError,
@@ -30,6 +36,17 @@ from localcloud.spec import (
 
 LOCAL_ACCOUNT_ID = "123456789012"  # moto's default account, so ARNs line up with what it returns
 IMPLICIT_API_ID = "ServerlessRestApi"  # the Api SAM creates for events without a RestApiId
+# What the local cloud runs or stands in for; Ref/GetAtt of anything else is NotEmulatedError.
+_EMULATED_TYPES = frozenset(
+    {
+        "AWS::Serverless::Function",
+        "AWS::Serverless::Api",
+        "AWS::ApiGateway::RestApi",
+        "AWS::Serverless::LayerVersion",
+        "AWS::Lambda::LayerVersion",
+        "AWS::SecretsManager::Secret",
+    }
+)
 _SUB_VAR = re.compile(r"\$\{([^}!][^}]*)\}")
 
 
@@ -108,7 +125,10 @@ class TemplateLoader:
         self.parameters = self._parameters(param_decls, parameter_overrides or {})
         self.refs: dict[str, str] = {}
         self._condition_decls = conditions
-        self.conditions = {name: bool(self.resolve(expr)) for name, expr in conditions.items()}
+        self.conditions: dict[str, bool] = {}
+        self._evaluating: list[str] = []
+        for name in conditions:
+            self._condition(name)
 
     # -- phase 1 ------------------------------------------------------------------------------
 
@@ -170,7 +190,7 @@ class TemplateLoader:
             if key == "Ref":
                 return self._ref(arg)
             if key == "Condition":
-                return self.conditions[arg]
+                return self._condition(arg)
             if key.startswith("Fn::"):
                 return self._fn(key[4:], arg)
         return {k: self.resolve(v) for k, v in value.items()}
@@ -202,7 +222,7 @@ class TemplateLoader:
             return str(text).split(sep)
         if name == "If":
             cond, if_true, if_false = arg
-            return self.resolve(if_true if self.conditions[cond] else if_false)
+            return self.resolve(if_true if self._condition(cond) else if_false)
         if name == "Equals":
             left, right = self.resolve(arg)
             return str(left) == str(right)
@@ -213,6 +233,23 @@ class TemplateLoader:
         if name == "Or":
             return any(self.resolve(a) for a in arg)
         raise TemplateError(f"Fn::{name} is not supported by the local cloud")
+
+    def _condition(self, name: str) -> bool:
+        """A named condition's value; conditions may use others (`!Condition`), in any order."""
+        if name in self.conditions:
+            return self.conditions[name]
+        if name not in self._condition_decls:
+            raise TemplateError(f"Condition {name} is not declared in Conditions")
+        if name in self._evaluating:
+            cycle = " -> ".join([*self._evaluating[self._evaluating.index(name) :], name])
+            raise TemplateError(f"Conditions refer to each other in a cycle: {cycle}")
+        self._evaluating.append(name)
+        try:
+            value = bool(self.resolve(self._condition_decls[name]))
+        finally:
+            self._evaluating.pop()
+        self.conditions[name] = value
+        return value
 
     def _ref(self, name: str) -> Any:
         pseudo = {
@@ -242,7 +279,7 @@ class TemplateLoader:
         if rtype == "AWS::SecretsManager::Secret":
             secret = self.secrets()[name]
             return f"arn:aws:secretsmanager:{self.region}:{LOCAL_ACCOUNT_ID}:secret:{secret.name}"
-        raise TemplateError(f"Ref {name}: the local cloud does not emulate {rtype}")
+        raise NotEmulatedError(f"Ref {name}: the local cloud does not emulate {rtype}")
 
     def _get_att(self, parts: list[str]) -> Any:
         logical_id, attribute = parts
@@ -254,6 +291,11 @@ class TemplateLoader:
             return f"arn:aws:lambda:{self.region}:{LOCAL_ACCOUNT_ID}:function:{name}"
         if resource["Type"] == "AWS::Serverless::Api" and attribute == "RootResourceId":
             return "root"
+        if resource["Type"] not in _EMULATED_TYPES:
+            raise NotEmulatedError(
+                f"Fn::GetAtt {logical_id}.{attribute}: the local cloud does not emulate "
+                f"{resource['Type']}"
+            )
         raise TemplateError(
             f"Fn::GetAtt {logical_id}.{attribute}: not available in the local cloud"
         )
@@ -346,7 +388,10 @@ class TemplateLoader:
             env = {}
             for source in (glob.get("Environment"), props.get("Environment")):
                 for key, value in ((source or {}).get("Variables") or {}).items():
-                    resolved = self.resolve(value)
+                    try:
+                        resolved = self.resolve(value)
+                    except NotEmulatedError:
+                        continue  # an AWS-only address (RDS Proxy, the core's NLB): not local
                     if resolved is not None:
                         env[key] = str(resolved)
             tracing = prop("Tracing", "PassThrough")
@@ -436,6 +481,7 @@ class TemplateLoader:
                     str(t).replace("~1", "/")
                     for t in self.resolve(props.get("BinaryMediaTypes") or [])
                 ),
+                tracing_enabled=_truthy(self.resolve(props.get("TracingEnabled", False))),
             )
         return apis
 
@@ -522,3 +568,8 @@ def load_template(
 ) -> TemplateSpec:
     """One-shot load when no resource needs creating first (tests, `local invoke` planning)."""
     return TemplateLoader(paths, parameter_overrides).build(refs)
+
+
+def _truthy(value: Any) -> bool:
+    """A CloudFormation boolean: true/false, or the strings "true"/"false"."""
+    return value is True or str(value).lower() == "true"

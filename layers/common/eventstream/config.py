@@ -35,6 +35,9 @@ class Settings:
     database_url: str | None
     db_connect_timeout_s: float
     db_secret_max_age_s: int
+    db_host: str | None  # RDS Proxy's endpoint on AWS: connect there, not to the secret's host
+    token_issuer: str
+    token_audience: str
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -46,6 +49,9 @@ class Settings:
             database_url=env.get("DATABASE_URL") or None,
             db_connect_timeout_s=_number(env, "DB_CONNECT_TIMEOUT_S", 2.0),
             db_secret_max_age_s=int(_number(env, "DB_SECRET_MAX_AGE_S", 300)),
+            db_host=env.get("DB_HOST") or None,
+            token_issuer=env.get("TOKEN_ISSUER") or "eventstream",
+            token_audience=env.get("TOKEN_AUDIENCE") or "eventstream-api",
         )
 
 

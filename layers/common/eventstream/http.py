@@ -71,3 +71,12 @@ def problem_response(
     if request_id is not None:
         body["request_id"] = request_id
     return json_response(status, body, headers, content_type=PROBLEM_JSON)
+
+
+def empty_response(status: int = 204, headers: Mapping[str, str] | None = None) -> dict[str, Any]:
+    return {
+        "statusCode": int(status),
+        "headers": dict(headers or {}),
+        "body": "",
+        "isBase64Encoded": False,
+    }

@@ -10,7 +10,7 @@ import pytest
 
 from localcloud.aws_endpoint import MotoServer, seed_secret
 from localcloud.postgres import EmbeddedPostgres
-from tests.conftest import REGION
+from tests.conftest import REGION, LambdaContext
 from tests.support import PROJECT_DIR
 
 EVENT = json.loads((PROJECT_DIR / "events" / "health_get.json").read_text())
@@ -29,6 +29,7 @@ def app() -> ModuleType:
 
 def test_handler_reads_the_database_secret_as_on_aws(
     app: ModuleType,
+    lambda_context: LambdaContext,
     aws_env: MotoServer,
     clean_eventstream: pytest.MonkeyPatch,
     running_postgres: EmbeddedPostgres,
@@ -36,7 +37,7 @@ def test_handler_reads_the_database_secret_as_on_aws(
     secret = running_postgres.credentials.to_secret()
     arn = seed_secret(aws_env.endpoint_url, REGION, "eventstream/test/database", secret)
     clean_eventstream.setenv("DB_SECRET_ARN", arn)
-    response = app.handler(EVENT, None)
+    response = app.handler(EVENT, lambda_context)
     assert response["statusCode"] == 200
     assert response["headers"]["Content-Type"] == "application/json"
     assert response["headers"]["Cache-Control"] == "no-store"
@@ -49,14 +50,15 @@ def test_handler_reads_the_database_secret_as_on_aws(
 
 def test_handler_answers_503_while_postgres_is_down(
     app: ModuleType,
+    lambda_context: LambdaContext,
     clean_eventstream: pytest.MonkeyPatch,
     running_postgres: EmbeddedPostgres,
 ) -> None:
     clean_eventstream.setenv("DATABASE_URL", running_postgres.credentials.to_url())
-    assert app.handler(EVENT, None)["statusCode"] == 200
+    assert app.handler(EVENT, lambda_context)["statusCode"] == 200
     running_postgres.stop()
-    down = app.handler(EVENT, None)
+    down = app.handler(EVENT, lambda_context)
     assert down["statusCode"] == 503
     assert json.loads(down["body"])["checks"]["database"].startswith("unavailable")
     running_postgres.start()
-    assert app.handler(EVENT, None)["statusCode"] == 200
+    assert app.handler(EVENT, lambda_context)["statusCode"] == 200

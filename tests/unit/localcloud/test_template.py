@@ -134,6 +134,8 @@ def test_product_template_with_test_fixtures_merged() -> None:
     assert health.environment["DB_SECRET_ARN"] == "arn:aws:secretsmanager:us-east-1:1:secret:x"
     assert health.layer_dirs == (PROJECT_DIR / "layers" / "common",)
     assert health.tracing_active
+    assert spec.apis["EventStreamApi"].tracing_enabled
+    assert not spec.apis["TestApi"].tracing_enabled
     assert spec.functions["EchoFunction"].environment["ECHO_GREETING"] == (
         "hello from dev in us-east-1"
     )
@@ -170,3 +172,131 @@ def test_not_yaml_or_not_a_template(tmp_path: Path) -> None:
         load_template([bad])
     with pytest.raises(TemplateError, match="not found"):
         load_template([tmp_path / "absent.yaml"])
+
+
+AWS_ONLY = """
+Transform: [AWS::Serverless-2016-10-31, AWS::SecretsManager-2020-07-23]
+Parameters:
+  VpcId: {Type: String, Default: ""}
+  PrivateSubnetIds: {Type: CommaDelimitedList, Default: ""}
+  Reserved: {Type: String, Default: ""}
+Conditions:
+  CreateVpc: !Equals [!Ref VpcId, ""]
+  # Declared before the condition it uses: order in the template must not matter.
+  WithEndpoints: !And [!Condition CreateVpc, !Condition Always]
+  Always: !Equals [a, a]
+  HasReserved: !Not [!Equals [!Ref Reserved, ""]]
+Globals:
+  Function:
+    Runtime: python3.11
+    ReservedConcurrentExecutions: !If [HasReserved, !Ref Reserved, !Ref AWS::NoValue]
+    VpcConfig:
+      SecurityGroupIds: [!Ref FnGroup]
+      SubnetIds: !If [CreateVpc, [!Ref SubnetA], !Ref PrivateSubnetIds]
+    Environment:
+      Variables:
+        DB_HOST: !GetAtt Proxy.Endpoint
+        CORE: !Sub "${Balancer.DNSName}:7070"
+        VPC: !If [CreateVpc, !Ref Vpc, !Ref VpcId]
+        KEPT: !If [WithEndpoints, endpoints, nat]
+Resources:
+  Vpc: {Type: AWS::EC2::VPC, Condition: CreateVpc, Properties: {CidrBlock: 10.0.0.0/16}}
+  SubnetA:
+    Type: AWS::EC2::Subnet
+    Condition: CreateVpc
+    Properties: {VpcId: !Ref Vpc, CidrBlock: !Select [0, !Cidr [10.0.0.0/16, 2, 8]]}
+  FnGroup:
+    Type: AWS::EC2::SecurityGroup
+    Properties: {GroupDescription: fn, VpcId: !If [CreateVpc, !Ref Vpc, !Ref VpcId]}
+  Proxy:
+    Type: AWS::RDS::DBProxy
+    Properties: {EngineFamily: POSTGRESQL}
+  Balancer:
+    Type: AWS::ElasticLoadBalancingV2::LoadBalancer
+    Properties: {Type: network, Scheme: internal}
+  Rotation:
+    Type: AWS::SecretsManager::RotationSchedule
+    Properties:
+      SecretId: !Ref Secret
+      HostedRotationLambda: {RotationType: PostgreSQLSingleUser}
+  Secret:
+    Type: AWS::SecretsManager::Secret
+    Properties: {Name: app/db}
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: fn/
+      Handler: app.handler
+      Environment:
+        Variables: {OWN: !Ref Secret}
+"""
+
+
+def test_resources_that_exist_on_aws_only_do_not_stop_a_local_run(tmp_path: Path) -> None:
+    loader = TemplateLoader([write(tmp_path, AWS_ONLY)])
+    assert loader.conditions == {
+        "CreateVpc": True,
+        "WithEndpoints": True,
+        "Always": True,
+        "HasReserved": False,
+    }
+    spec = loader.build({"Secret": "arn:aws:secretsmanager:us-east-1:1:secret:app/db"})
+    fn = spec.functions["Fn"]
+    # Addresses of AWS-only resources are left out; everything else resolves as usual.
+    assert fn.environment == {
+        "KEPT": "endpoints",
+        "OWN": "arn:aws:secretsmanager:us-east-1:1:secret:app/db",
+    }
+    assert fn.reserved_concurrency is None
+    assert list(spec.secrets) == ["Secret"]
+
+
+def test_an_existing_vpc_and_reserved_concurrency_resolve_through_conditions(
+    tmp_path: Path,
+) -> None:
+    spec = load_template(
+        [write(tmp_path, AWS_ONLY)],
+        {"VpcId": "vpc-0abc", "PrivateSubnetIds": "subnet-1,subnet-2", "Reserved": "25"},
+    )
+    fn = spec.functions["Fn"]
+    assert fn.environment["VPC"] == "vpc-0abc"
+    assert fn.environment["KEPT"] == "nat"
+    assert fn.reserved_concurrency == 25
+
+
+def test_aws_only_resources_are_still_refused_where_the_local_cloud_needs_a_value(
+    tmp_path: Path,
+) -> None:
+    # An authorizer must be a function the local cloud runs, not an address it cannot know.
+    text = AWS_ONLY.replace(
+        "Resources:\n",
+        "Resources:\n  Api:\n    Type: AWS::Serverless::Api\n    Properties:\n"
+        "      StageName: !GetAtt Proxy.Endpoint\n",
+        1,
+    )
+    with pytest.raises(TemplateError, match=r"Proxy\.Endpoint.*does not emulate"):
+        load_template([write(tmp_path, text)])
+
+
+@pytest.mark.parametrize(
+    ("conditions", "message"),
+    [
+        ("  A: !Condition B\n  B: !Condition A\n", "cycle: A -> B -> A"),
+        ("  A: !Condition Missing\n", "Condition Missing is not declared"),
+    ],
+)
+def test_bad_conditions_are_named(tmp_path: Path, conditions: str, message: str) -> None:
+    text = AWS_ONLY.replace("Conditions:\n", "Conditions:\n" + conditions, 1)
+    with pytest.raises(TemplateError, match=message):
+        load_template([write(tmp_path, text)])
+
+
+def test_the_product_template_runs_locally_with_its_aws_infrastructure() -> None:
+    """template.yaml's VPC, RDS Proxy and ECS parts resolve away; the secret's host is used."""
+    loader = TemplateLoader([PRODUCT])
+    assert loader.conditions["CreateVpc"]
+    assert not loader.conditions["IsProd"]
+    spec = loader.build()
+    for fn in spec.functions.values():
+        assert "DB_HOST" not in fn.environment, fn.logical_id
+        assert fn.tracing_active, fn.logical_id

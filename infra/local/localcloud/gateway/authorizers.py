@@ -16,6 +16,7 @@ from localcloud.gateway.invocation import BoundedInvoker
 from localcloud.gateway.policy import Decision, Policy, PolicyError
 from localcloud.gateway.request_event import RequestFacts, request_authorizer_event
 from localcloud.gateway.routes import Route
+from localcloud.gateway.tracing import GatewayTrace
 from localcloud.invoke import InvokeResult
 from localcloud.spec import AuthorizerSpec
 
@@ -61,8 +62,10 @@ class LambdaAuthorizer:
         spec: AuthorizerSpec,
         invoker: BoundedInvoker,
         clock: Callable[[], float] = time.monotonic,
+        function_name: str | None = None,
     ) -> None:
         self.spec = spec
+        self.function_name = function_name or spec.function_id  # its trace subsegment's name
         self._invoker = invoker
         self._clock = clock
         self._cache: dict[tuple[str, ...], tuple[float, Grant]] = {}
@@ -99,7 +102,7 @@ class LambdaAuthorizer:
         return tuple(values)
 
     async def authorize(
-        self, route: Route, facts: RequestFacts, method_arn: str
+        self, route: Route, facts: RequestFacts, method_arn: str, trace: GatewayTrace | None = None
     ) -> dict[str, Any] | GatewayResponse:
         """requestContext.authorizer for the proxy event, or the response that refuses."""
         identity = self.identity(facts)
@@ -111,7 +114,7 @@ class LambdaAuthorizer:
         grant = self._cached(identity) if caching else None
         if grant is None:
             started = time.perf_counter()
-            outcome = await self._invoke(route, facts, method_arn, identity)
+            outcome = await self._invoke(route, facts, method_arn, identity, trace)
             if isinstance(outcome, GatewayResponse):
                 return outcome
             grant = replace(outcome, latency_ms=round((time.perf_counter() - started) * 1000))
@@ -129,7 +132,12 @@ class LambdaAuthorizer:
         }
 
     async def _invoke(
-        self, route: Route, facts: RequestFacts, method_arn: str, identity: tuple[str, ...]
+        self,
+        route: Route,
+        facts: RequestFacts,
+        method_arn: str,
+        identity: tuple[str, ...],
+        trace: GatewayTrace | None,
     ) -> Grant | GatewayResponse:
         if self.spec.type == "TOKEN":
             event: dict[str, Any] = {
@@ -139,12 +147,18 @@ class LambdaAuthorizer:
             }
         else:
             event = request_authorizer_event(route, facts, method_arn)
+        call = trace.call(self.function_name) if trace is not None else None
+        header = trace.header_for(call) if trace is not None and call else facts.trace_header
         try:
             result = await self._invoker.invoke(
-                self.spec.function_id, json.dumps(event).encode(), facts.trace_header
+                self.spec.function_id, json.dumps(event).encode(), header
             )
         except Exception:  # the emulator could not run it: AWS's answer is the same
+            if trace is not None and call:
+                trace.finish(call, "error")
             return responses.AUTHORIZER_CONFIGURATION_ERROR
+        if trace is not None and call:
+            trace.finish(call, result.status if result is not None else "timeout")
         if result is None or result.status == "timeout":
             return responses.AUTHORIZER_CONFIGURATION_ERROR
         if result.status == "error":

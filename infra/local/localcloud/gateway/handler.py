@@ -26,7 +26,9 @@ from localcloud.gateway.response_mapping import (
 )
 from localcloud.gateway.routes import HTTP_METHODS, Resource, Route, RouteTable, split_path
 from localcloud.gateway.throttle import UsagePlanThrottle
+from localcloud.gateway.tracing import GatewayTrace
 from localcloud.invoke import Invoker, InvokeResult
+from localcloud.runtime.tracing import SegmentSender
 from localcloud.spec import ApiSpec, TemplateSpec
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit for REST APIs
@@ -59,8 +61,11 @@ class GatewayHandler:
         integration_timeout_s: float = 29.0,
         access_log: AccessLog | None = None,
         clock: Callable[[], float] = time.monotonic,
+        xray: SegmentSender | None = None,
     ) -> None:
         self.invoker = BoundedInvoker(invoker, integration_timeout_s)
+        self._xray = xray  # stages with TracingEnabled send their segments here
+        self._region = spec.region
         self._api_keys = {key: ids.api_key_id(key) for key in api_keys}
         self._access_log = access_log
         self.routes = RouteTable(self._compile_routes(spec, clock))
@@ -80,7 +85,8 @@ class GatewayHandler:
                 raise GatewayError(f"{fn.logical_id}: RestApiId {event.api_id} is not an Api")
             state = states.get(api.logical_id)
             if state is None:
-                state = states[api.logical_id] = self._api_state(api, clock)
+                names = {lid: f.function_name for lid, f in spec.functions.items()}
+                state = states[api.logical_id] = self._api_state(api, clock, names)
             authorizer = None
             if event.auth.authorizer is not None:
                 authorizer = state.authorizers.get(event.auth.authorizer)
@@ -114,7 +120,9 @@ class GatewayHandler:
             )
         return compiled
 
-    def _api_state(self, api: ApiSpec, clock: Callable[[], float]) -> _ApiState:
+    def _api_state(
+        self, api: ApiSpec, clock: Callable[[], float], function_names: dict[str, str]
+    ) -> _ApiState:
         return _ApiState(
             api_id=ids.api_id(api.logical_id),
             stage_variables=dict(api.variables) or None,
@@ -123,7 +131,9 @@ class GatewayHandler:
             if api.usage_plan_throttle
             else None,
             authorizers={
-                name: LambdaAuthorizer(spec, self.invoker, clock)
+                name: LambdaAuthorizer(
+                    spec, self.invoker, clock, function_names.get(spec.function_id)
+                )
                 for name, spec in api.authorizers.items()
             },
         )
@@ -132,11 +142,21 @@ class GatewayHandler:
         started = time.perf_counter()
         request_id = ids.request_id()
         extended_id = ids.extended_request_id()
+        traces: list[GatewayTrace] = []
         try:
-            response, route, note = await self._serve(request, request_id, extended_id)
+            response, route, note = await self._serve(request, request_id, extended_id, traces)
         except Exception as e:  # a gateway bug must still answer, as AWS's 5xx would
             response = _gateway_response(responses.INTEGRATION_FAILURE, request_id, extended_id)
             route, note = None, f"gateway error: {e!r}"
+        if traces and self._xray is not None:
+            doc = traces[0].document(
+                method=request.method,
+                url=str(request.url),
+                client_ip=request.remote or "",
+                user_agent=request.headers.get("User-Agent"),
+                status=response.status,
+            )
+            self._xray.send([doc])
         if self._access_log is not None:
             ms = (time.perf_counter() - started) * 1000
             name = route.function.function_name if route is not None else "-"
@@ -147,7 +167,7 @@ class GatewayHandler:
         return response
 
     async def _serve(
-        self, request: web.Request, request_id: str, extended_id: str
+        self, request: web.Request, request_id: str, extended_id: str, traces: list[GatewayTrace]
     ) -> tuple[web.Response, Route | None, str]:
         def refuse(
             answer: GatewayResponse, route: Route | None = None, note: str = ""
@@ -181,11 +201,23 @@ class GatewayHandler:
             now=time.time(),
         )
 
+        trace = None
+        if self._xray is not None and route.api.tracing_enabled:
+            trace = GatewayTrace.begin(
+                facts.trace_header,
+                api_id=route.api_id,
+                stage=route.api.stage_name,
+                region=self._region,
+                request_id=request_id,
+            )
+            if trace is not None:
+                traces.append(trace)
+
         # Order as on AWS: the authorizer first (it may supply the key), then key, then throttle.
         authorizer_context = None
         if route.authorizer is not None:
             method_arn = f"{route.method_arn_prefix}{method}/{'/'.join(split_path(facts.path))}"
-            outcome = await route.authorizer.authorize(route, facts, method_arn)
+            outcome = await route.authorizer.authorize(route, facts, method_arn, trace)
             if isinstance(outcome, GatewayResponse):
                 return refuse(outcome, route)
             authorizer_context = outcome
@@ -198,12 +230,16 @@ class GatewayHandler:
             facts.api_key, facts.api_key_id = api_key, key_id
 
         payload = json.dumps(proxy_event(route, facts, body, authorizer_context)).encode()
+        call = trace.call(route.function.function_name) if trace is not None else None
+        header = trace.header_for(call) if trace is not None and call else facts.trace_header
         try:
-            result = await self.invoker.invoke(
-                route.function.logical_id, payload, facts.trace_header
-            )
+            result = await self.invoker.invoke(route.function.logical_id, payload, header)
         except Exception as e:  # the emulator could not run the function at all
+            if trace is not None and call:
+                trace.finish(call, "error")
             return refuse(responses.INTEGRATION_FAILURE, route, f"invoke failed: {e}")
+        if trace is not None and call:
+            trace.finish(call, result.status if result is not None else "timeout")
         if result is None:
             return refuse(responses.INTEGRATION_TIMEOUT, route)
         if result.status == "timeout":

@@ -9,6 +9,7 @@ from aiohttp import web
 from localcloud.gateway.errors import GatewayError
 from localcloud.gateway.handler import MAX_BODY_BYTES, GatewayHandler
 from localcloud.invoke import Invoker
+from localcloud.runtime.tracing import SegmentSender
 from localcloud.spec import TemplateSpec
 
 __all__ = ["GatewayError", "GatewayServer", "create_app"]
@@ -23,6 +24,7 @@ def create_app(
     *,
     access_log: Callable[[str], None] | None = None,
     integration_timeout_s: float = 29.0,
+    xray: SegmentSender | None = None,
 ) -> web.Application:
     """An aiohttp app sending every path and method to the gateway; GatewayError on bad routes."""
     handler = GatewayHandler(
@@ -31,6 +33,7 @@ def create_app(
         api_keys=api_keys,
         integration_timeout_s=integration_timeout_s,
         access_log=access_log,
+        xray=xray,
     )
     # Bodies reach the function as sent (no gunzip); past 10 MB aiohttp stops reading: a 413.
     app = web.Application(
@@ -59,8 +62,10 @@ class GatewayServer:
         port: int = 3000,
         access_log: Callable[[str], None] | None = None,
         integration_timeout_s: float = 29.0,
+        xray: SegmentSender | None = None,
     ) -> None:
         self.spec = spec
+        self.xray = xray
         self.invoker = invoker
         self.api_keys = tuple(api_keys)
         self.host = host
@@ -86,6 +91,7 @@ class GatewayServer:
             self.api_keys,
             access_log=self.access_log,
             integration_timeout_s=self.integration_timeout_s,
+            xray=self.xray,
         )
 
     async def start(self) -> None:

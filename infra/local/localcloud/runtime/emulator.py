@@ -14,6 +14,7 @@ from localcloud import busy_poll
 from localcloud.invoke import InvokeResult
 from localcloud.runtime.logs import LogRouter
 from localcloud.runtime.runtime_api import error_document
+from localcloud.runtime.tracing import LambdaTrace, SegmentSender
 from localcloud.runtime.worker import Report, Worker
 from localcloud.spec import FunctionSpec, TemplateSpec
 
@@ -110,6 +111,8 @@ class FunctionPool:
         self.invocations = 0
         self.peak_workers = 0
         self.busy = 0
+        daemon = env.get("AWS_XRAY_DAEMON_ADDRESS")
+        self._segments = SegmentSender(daemon) if fn.tracing_active and daemon else None
 
     def stats(self) -> dict[str, object]:
         return {
@@ -143,12 +146,30 @@ class FunctionPool:
         self, payload: bytes, request_id: str, trace_header: str | None
     ) -> Invocation:
         self.invocations += 1
+        trace = LambdaTrace.begin(trace_header, time.time()) if self._segments else None
+        init_started = time.time()
         worker = self._idle.pop() if self._idle else None
+        init = None
         if worker is None:
             worker, failure = await self._cold_start(request_id)
             if failure is not None:
                 return failure
-        result, report, lines = await worker.invoke(payload, request_id, trace_header)
+            init = (init_started, time.time())
+        started = time.time()
+        header = trace.function_header() if trace else trace_header
+        result, report, lines = await worker.invoke(payload, request_id, header)
+        if trace is not None and self._segments is not None:
+            self._segments.send(
+                trace.segments(
+                    function_name=self.fn.function_name,
+                    function_arn=self.arn,
+                    request_id=request_id,
+                    started=started,
+                    ended=time.time(),
+                    ok=result.ok,
+                    init=init,
+                )
+            )
         if worker.alive:
             self._idle.append(worker)
         else:

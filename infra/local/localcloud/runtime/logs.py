@@ -1,4 +1,7 @@
-"""Function output: to the console, prefixed by function, and to CloudWatch Logs as on AWS."""
+"""Function output: to the console, prefixed by function, and to CloudWatch Logs as on AWS.
+
+EMF lines (Powertools Metrics) also become CloudWatch metrics, as CloudWatch Logs does on AWS.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ if TYPE_CHECKING:
     from localcloud.runtime.worker import Worker
 
 FLUSH_INTERVAL_S = 0.5
+METRIC_DATA_PER_CALL = 1000  # PutMetricData's limit on MetricData items
 
 
 class CloudWatchShipper:
@@ -75,12 +79,16 @@ class CloudWatchShipper:
 
 
 def ship(endpoint_url: str, region: str, lines: Iterable[bytes]) -> None:
-    """The shipper process: JSON lines on stdin, PutLogEvents every FLUSH_INTERVAL_S."""
+    """The shipper process: JSON lines on stdin, PutLogEvents (and PutMetricData for EMF lines)
+    every FLUSH_INTERVAL_S."""
     from localcloud.aws_endpoint import aws_client
+    from localcloud.runtime.emf import metric_data
 
     client = aws_client("logs", endpoint_url, region)
+    cloudwatch = aws_client("cloudwatch", endpoint_url, region)
     known: set[tuple[str, str]] = set()
     batch: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    metrics: dict[str, list[dict[str, Any]]] = {}
     incoming: queue.Queue[bytes | None] = queue.Queue()
 
     def read() -> None:
@@ -102,6 +110,8 @@ def ship(endpoint_url: str, region: str, lines: Iterable[bytes]) -> None:
                 break
             group, stream, ts, message = json.loads(raw)
             batch.setdefault((group, stream), []).append({"timestamp": ts, "message": message})
+            for namespace, data in metric_data(message, ts).items():
+                metrics.setdefault(namespace, []).extend(data)
         for (group, stream), events in batch.items():
             with contextlib.suppress(Exception):  # logs must never take anything down
                 if (group, stream) not in known:
@@ -109,6 +119,12 @@ def ship(endpoint_url: str, region: str, lines: Iterable[bytes]) -> None:
                     known.add((group, stream))
                 client.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
         batch.clear()
+        for namespace, data in metrics.items():
+            for i in range(0, len(data), METRIC_DATA_PER_CALL):
+                with contextlib.suppress(Exception):
+                    chunk = data[i : i + METRIC_DATA_PER_CALL]
+                    cloudwatch.put_metric_data(Namespace=namespace, MetricData=chunk)
+        metrics.clear()
 
 
 def _ensure(client: Any, group: str, stream: str) -> None:

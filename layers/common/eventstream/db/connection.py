@@ -100,6 +100,10 @@ def connect(
         raise DatabaseUnavailableError(_REFUSED_REASONS.get(code, f"refused ({code})")) from e
     # The timeout bounds connecting; a query is bounded by its caller or the function's timeout.
     _set_socket_timeout(conn, None)
+    sock = getattr(conn, "_usock", None)
+    if isinstance(sock, socket.socket) and sock.family in (socket.AF_INET, socket.AF_INET6):
+        # pg8000 writes one statement in several sends: Nagle would hold the last for ~40 ms.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return conn
 
 
@@ -231,3 +235,13 @@ def transaction(*, timeout_s: float | None = None) -> Iterator[Connection]:
                         _discard()
                 raise
             conn.run("COMMIT")
+
+
+@contextlib.contextmanager
+def autocommit(*, timeout_s: float | None = None) -> Iterator[Connection]:
+    """The process's connection for single statements, each its own transaction: one round trip
+    where `transaction()` takes three (a read on the hot path needs no BEGIN and COMMIT)."""
+    with _lock:
+        conn = get_connection()
+        with _guarded(conn, timeout_s):
+            yield conn

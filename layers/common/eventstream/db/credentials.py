@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
@@ -117,7 +117,9 @@ def load_credentials(*, force_fetch: bool = False) -> DbCredentials:
             raise CredentialsError(f"secret {settings.db_secret_arn} is not JSON") from e
         if not isinstance(secret, dict):
             raise CredentialsError(f"secret {settings.db_secret_arn} is not a JSON object")
-        return DbCredentials.from_secret(secret)
+        creds = DbCredentials.from_secret(secret)
+        # The secret names the instance (rotation needs it); clients go through the proxy.
+        return replace(creds, host=settings.db_host) if settings.db_host else creds
     if settings.database_url:
         return DbCredentials.from_url(settings.database_url)
     raise CredentialsError(

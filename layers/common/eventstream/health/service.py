@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from eventstream.config import get_settings
+from eventstream.observability.powertools import subsegment
 
 HealthCheck = Callable[[], None]  # returns when healthy, raises when not
 
@@ -20,8 +21,23 @@ def database_check() -> None:
     execute("SELECT 1", timeout_s=get_settings().db_connect_timeout_s)
 
 
-# Later checks (the core nodes) register here, or are passed to check_health.
 DEFAULT_CHECKS: dict[str, HealthCheck] = {"database": database_check}
+
+
+def core_checks() -> dict[str, HealthCheck]:
+    """One ping per node of CORE_NODES, named core.<position> (addresses stay private)."""
+    import os
+
+    if not os.environ.get("CORE_NODES", "").strip():
+        return {}
+    from eventstream.events.core_client import get_client
+
+    client = get_client()
+
+    def ping(node: str) -> HealthCheck:
+        return lambda: client.ping(node) and None
+
+    return {f"core.{i}": ping(node) for i, node in enumerate(client.nodes)}
 
 
 def failure_reason(error: BaseException) -> str:
@@ -39,9 +55,12 @@ def check_health(
 ) -> tuple[int, dict[str, Any]]:
     """Run every check; (200, report) when all pass, else (503, report naming what failed)."""
     results: dict[str, str] = {}
-    for name, check in (DEFAULT_CHECKS if checks is None else checks).items():
+    if checks is None:
+        checks = {**DEFAULT_CHECKS, **core_checks()}
+    for name, check in checks.items():
         try:
-            check()
+            with subsegment(f"health.{name}"):
+                check()
         except Exception as e:
             results[name] = f"{UNAVAILABLE}: {failure_reason(e)}"
         else:

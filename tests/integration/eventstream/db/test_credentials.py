@@ -54,3 +54,13 @@ def test_a_secret_that_is_not_json_is_a_credentials_error(
     clean_eventstream.setenv("DB_SECRET_ARN", arn)
     with pytest.raises(CredentialsError, match="not JSON"):
         load_credentials()
+
+
+def test_db_host_replaces_the_secrets_host_as_rds_proxy_needs(
+    aws_env: MotoServer, clean_eventstream: pytest.MonkeyPatch
+) -> None:
+    clean_eventstream.setenv("DB_SECRET_ARN", new_secret(aws_env, CREDS))
+    clean_eventstream.setenv("DB_HOST", "eventstream-dev.proxy-abc.us-east-1.rds.amazonaws.com")
+    assert load_credentials() == replace(
+        CREDS, host="eventstream-dev.proxy-abc.us-east-1.rds.amazonaws.com"
+    )

@@ -1,0 +1,1 @@
+"""Events: ids, the core client, and their storage."""

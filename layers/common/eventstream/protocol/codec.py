@@ -1,0 +1,330 @@
+"""Encode and decode frame bodies with precompiled structs: the core's hot path runs through here.
+
+Encoders raise FrameError (TOO_LARGE or INVALID) before anything is sent, so a client learns of
+an oversized event without a round trip; decoders raise FrameError with the request id, so the
+server can nack exactly the request that was wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from eventstream.protocol.constants import (
+    HEADER,
+    HEADER_BYTES,
+    KNOWN_FLAGS,
+    LENGTH_BYTES,
+    MAX_BATCH_ENTRIES,
+    MAX_FRAME_BYTES,
+    MAX_PAYLOAD_BYTES,
+    MAX_PRIORITY,
+    MAX_TRACE_HEADER_BYTES,
+    MIN_PRIORITY,
+    PROTOCOL_VERSION,
+    FrameType,
+    NackCode,
+)
+from eventstream.protocol.errors import FrameError
+from eventstream.protocol.messages import (
+    Ack,
+    AckEntry,
+    BatchEntry,
+    Message,
+    Nack,
+    Ping,
+    Pong,
+    Publish,
+    PublishBatch,
+    Stats,
+    StatsReply,
+)
+
+_PUBLISH = struct.Struct(">BBBBH")  # priority, topic len, key len, producer len, trace len
+_BATCH = struct.Struct(">BHH")  # producer len, trace len, entry count
+_BATCH_ENTRY = struct.Struct(">BBBI")  # priority, topic len, key len, payload len
+_ACK = struct.Struct(">H")  # entry count
+_ACK_ENTRY = struct.Struct(">BBQ")  # duplicate, event id len, created_at_us
+_NACK = struct.Struct(">BIH")  # code, retry_after_ms, message len
+
+_V = PROTOCOL_VERSION
+_BODY_OFFSET = HEADER_BYTES - LENGTH_BYTES  # the length counts version..request id too
+_MAX_U32 = 2**32 - 1
+
+PUBLISH_OVERHEAD = HEADER_BYTES + _PUBLISH.size
+BATCH_OVERHEAD = HEADER_BYTES + _BATCH.size
+BATCH_ENTRY_OVERHEAD = _BATCH_ENTRY.size
+
+
+def _frame(ftype: int, request_id: int, parts: Sequence[bytes]) -> bytes:
+    size = sum(map(len, parts))
+    if HEADER_BYTES + size > MAX_FRAME_BYTES:
+        raise FrameError(
+            NackCode.TOO_LARGE,
+            f"frame of {HEADER_BYTES + size} bytes is over {MAX_FRAME_BYTES}",
+            request_id,
+        )
+    if not 0 <= request_id <= _MAX_U32:
+        raise FrameError(NackCode.INVALID, f"request id {request_id} is not a u32", 0)
+    return b"".join((HEADER.pack(_BODY_OFFSET + size, _V, ftype, 0, request_id), *parts))
+
+
+def _short(value: str, what: str, request_id: int, limit: int = 255) -> bytes:
+    data = value.encode()
+    if len(data) > limit:
+        raise FrameError(
+            NackCode.INVALID, f"{what} is {len(data)} bytes; at most {limit}", request_id
+        )
+    return data
+
+
+def _check_event(payload: bytes, priority: int, request_id: int) -> None:
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise FrameError(
+            NackCode.TOO_LARGE,
+            f"payload is {len(payload)} bytes; at most {MAX_PAYLOAD_BYTES}",
+            request_id,
+        )
+    if not (isinstance(priority, int) and MIN_PRIORITY <= priority <= MAX_PRIORITY):
+        raise FrameError(NackCode.INVALID, f"priority {priority!r} is not 0-9", request_id)
+
+
+def encode_publish(
+    request_id: int,
+    topic: str,
+    payload: bytes,
+    priority: int = 5,
+    idempotency_key: str = "",
+    producer: str = "",
+    trace_header: str = "",
+) -> bytes:
+    _check_event(payload, priority, request_id)
+    t = _short(topic, "topic", request_id)
+    k = _short(idempotency_key, "idempotency key", request_id)
+    p = _short(producer, "producer", request_id)
+    tr = _short(trace_header, "trace header", request_id, MAX_TRACE_HEADER_BYTES)
+    head = _PUBLISH.pack(priority, len(t), len(k), len(p), len(tr))
+    return _frame(FrameType.PUBLISH, request_id, (head, t, k, p, tr, payload))
+
+
+def encode_publish_batch(
+    request_id: int,
+    entries: Sequence[BatchEntry],
+    producer: str = "",
+    trace_header: str = "",
+) -> bytes:
+    if not 0 < len(entries) <= MAX_BATCH_ENTRIES:
+        raise FrameError(
+            NackCode.TOO_LARGE if entries else NackCode.INVALID,
+            f"a batch holds 1-{MAX_BATCH_ENTRIES} events, not {len(entries)}",
+            request_id,
+        )
+    p = _short(producer, "producer", request_id)
+    tr = _short(trace_header, "trace header", request_id, MAX_TRACE_HEADER_BYTES)
+    parts: list[bytes] = [_BATCH.pack(len(p), len(tr), len(entries)), p, tr]
+    for e in entries:
+        _check_event(e.payload, e.priority, request_id)
+        t = _short(e.topic, "topic", request_id)
+        k = _short(e.idempotency_key, "idempotency key", request_id)
+        parts += (_BATCH_ENTRY.pack(e.priority, len(t), len(k), len(e.payload)), t, k, e.payload)
+    return _frame(FrameType.PUBLISH_BATCH, request_id, parts)
+
+
+def encode_ack(request_id: int, entries: Iterable[tuple[str, int, bool]]) -> bytes:
+    """entries: (event_id, created_at_us, duplicate) in the order of the request's events."""
+    parts: list[bytes] = [b""]
+    n = 0
+    for event_id, created_at_us, duplicate in entries:
+        eid = event_id.encode()
+        parts += (_ACK_ENTRY.pack(duplicate, len(eid), created_at_us), eid)
+        n += 1
+    parts[0] = _ACK.pack(n)
+    return _frame(FrameType.ACK, request_id, parts)
+
+
+def encode_nack(
+    request_id: int, code: NackCode, message: str = "", retry_after_ms: int = 0
+) -> bytes:
+    # Messages are for people and logs; cut, never refused, so a nack can always be sent.
+    msg = message.encode("utf-8", "replace")[:1000]
+    head = _NACK.pack(code, min(max(retry_after_ms, 0), _MAX_U32), len(msg))
+    return _frame(FrameType.NACK, request_id, (head, msg))
+
+
+def encode_stats(request_id: int) -> bytes:
+    return _frame(FrameType.STATS, request_id, ())
+
+
+def encode_stats_reply(request_id: int, stats: dict[str, Any]) -> bytes:
+    body = json.dumps(stats, separators=(",", ":"), sort_keys=True).encode()
+    return _frame(FrameType.STATS_REPLY, request_id, (body,))
+
+
+def encode_ping(request_id: int, data: bytes = b"") -> bytes:
+    return _frame(FrameType.PING, request_id, (data,))
+
+
+def encode_pong(request_id: int, data: bytes = b"") -> bytes:
+    return _frame(FrameType.PONG, request_id, (data,))
+
+
+# --- decoding ---------------------------------------------------------------------------------
+
+
+def _invalid(request_id: int, why: str) -> FrameError:
+    return FrameError(NackCode.INVALID, why, request_id)
+
+
+def _text(body: bytes, start: int, end: int, what: str, request_id: int) -> str:
+    try:
+        return body[start:end].decode()
+    except UnicodeDecodeError:
+        raise _invalid(request_id, f"{what} is not UTF-8") from None
+
+
+def decode_publish(rid: int, body: bytes) -> Publish:
+    if len(body) < _PUBLISH.size:
+        raise _invalid(rid, "publish frame is shorter than its fixed fields")
+    priority, tl, kl, pl, trl = _PUBLISH.unpack_from(body)
+    a = _PUBLISH.size
+    b = a + tl
+    c = b + kl
+    d = c + pl
+    e = d + trl
+    if e > len(body):
+        raise _invalid(rid, "publish frame field lengths run past its end")
+    payload = body[e:]
+    _check_event(payload, priority, rid)
+    return Publish(
+        rid,
+        _text(body, a, b, "topic", rid),
+        payload,
+        priority,
+        _text(body, b, c, "idempotency key", rid),
+        _text(body, c, d, "producer", rid),
+        _text(body, d, e, "trace header", rid),
+    )
+
+
+def decode_publish_batch(rid: int, body: bytes) -> PublishBatch:
+    if len(body) < _BATCH.size:
+        raise _invalid(rid, "batch frame is shorter than its fixed fields")
+    pl, trl, count = _BATCH.unpack_from(body)
+    if not 0 < count <= MAX_BATCH_ENTRIES:
+        code = NackCode.TOO_LARGE if count else NackCode.INVALID
+        raise FrameError(code, f"a batch holds 1-{MAX_BATCH_ENTRIES} events, not {count}", rid)
+    pos = _BATCH.size
+    if trl > MAX_TRACE_HEADER_BYTES or pos + pl + trl > len(body):
+        raise _invalid(rid, "batch frame field lengths run past its end")
+    producer = _text(body, pos, pos + pl, "producer", rid)
+    trace = _text(body, pos + pl, pos + pl + trl, "trace header", rid)
+    pos += pl + trl
+    entries: list[BatchEntry] = []
+    entry_head = _BATCH_ENTRY
+    size = len(body)
+    for i in range(count):
+        if pos + entry_head.size > size:
+            raise _invalid(rid, f"batch entry {i} runs past the frame's end")
+        priority, tl, kl, payload_len = entry_head.unpack_from(body, pos)
+        a = pos + entry_head.size
+        b = a + tl
+        c = b + kl
+        pos = c + payload_len
+        if pos > size:
+            raise _invalid(rid, f"batch entry {i} runs past the frame's end")
+        payload = body[c:pos]
+        try:
+            _check_event(payload, priority, rid)
+        except FrameError as err:
+            raise FrameError(err.code, f"batch entry {i}: {err}", rid) from None
+        entries.append(
+            BatchEntry(
+                _text(body, a, b, f"batch entry {i} topic", rid),
+                payload,
+                priority,
+                _text(body, b, c, f"batch entry {i} idempotency key", rid),
+            )
+        )
+    if pos != size:
+        raise _invalid(rid, f"batch frame has {size - pos} bytes after its last entry")
+    return PublishBatch(rid, entries, producer, trace)
+
+
+def _decode_ack(rid: int, body: bytes) -> Ack:
+    if len(body) < _ACK.size:
+        raise _invalid(rid, "ack frame is shorter than its fixed fields")
+    (count,) = _ACK.unpack_from(body)
+    pos = _ACK.size
+    entries: list[AckEntry] = []
+    for i in range(count):
+        if pos + _ACK_ENTRY.size > len(body):
+            raise _invalid(rid, f"ack entry {i} runs past the frame's end")
+        duplicate, il, created = _ACK_ENTRY.unpack_from(body, pos)
+        start = pos + _ACK_ENTRY.size
+        pos = start + il
+        if pos > len(body):
+            raise _invalid(rid, f"ack entry {i} runs past the frame's end")
+        entries.append(AckEntry(_text(body, start, pos, "event id", rid), created, bool(duplicate)))
+    if pos != len(body):
+        raise _invalid(rid, "ack frame has bytes after its last entry")
+    return Ack(rid, entries)
+
+
+def _decode_nack(rid: int, body: bytes) -> Nack:
+    if len(body) < _NACK.size:
+        raise _invalid(rid, "nack frame is shorter than its fixed fields")
+    code, retry_after_ms, ml = _NACK.unpack_from(body)
+    if _NACK.size + ml != len(body):
+        raise _invalid(rid, "nack message length does not match the frame")
+    try:
+        nack_code = NackCode(code)
+    except ValueError:
+        nack_code = NackCode.INTERNAL  # a newer server's code: treat as the generic failure
+    message = body[_NACK.size :].decode("utf-8", "replace")
+    return Nack(rid, nack_code, message, retry_after_ms)
+
+
+def _decode_stats_reply(rid: int, body: bytes) -> StatsReply:
+    try:
+        stats = json.loads(body)
+    except ValueError:
+        raise _invalid(rid, "stats reply is not JSON") from None
+    if not isinstance(stats, dict):
+        raise _invalid(rid, "stats reply is not a JSON object")
+    return StatsReply(rid, stats)
+
+
+def _decode_stats(rid: int, body: bytes) -> Stats:
+    if body:
+        raise _invalid(rid, "stats request has a body")
+    return Stats(rid)
+
+
+_DECODERS: dict[int, Any] = {
+    FrameType.PUBLISH: decode_publish,
+    FrameType.PUBLISH_BATCH: decode_publish_batch,
+    FrameType.ACK: _decode_ack,
+    FrameType.NACK: _decode_nack,
+    FrameType.STATS: _decode_stats,
+    FrameType.STATS_REPLY: _decode_stats_reply,
+    FrameType.PING: lambda rid, body: Ping(rid, bytes(body)),
+    FrameType.PONG: lambda rid, body: Pong(rid, bytes(body)),
+}
+
+
+def decode_body(version: int, ftype: int, flags: int, request_id: int, body: bytes) -> Message:
+    """The message of one complete frame; FrameError (with the request id) if it is wrong."""
+    if version != PROTOCOL_VERSION:
+        raise FrameError(
+            NackCode.UNSUPPORTED_VERSION,
+            f"protocol version {version}; this node speaks {PROTOCOL_VERSION}",
+            request_id,
+        )
+    if flags & ~KNOWN_FLAGS:
+        raise _invalid(request_id, f"unknown flags 0x{flags:04x}")
+    decoder = _DECODERS.get(ftype)
+    if decoder is None:
+        raise FrameError(NackCode.UNSUPPORTED_TYPE, f"unknown frame type {ftype}", request_id)
+    return decoder(request_id, body)  # type: ignore[no-any-return]

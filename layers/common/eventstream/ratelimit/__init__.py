@@ -1,0 +1,1 @@
+"""Per-caller token buckets in Postgres: one limit that holds across all concurrent workers."""

@@ -1,0 +1,1 @@
+"""Subscriptions by topic pattern: webhook or pull; creating, listing, deleting, pulling events."""
