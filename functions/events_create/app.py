@@ -7,6 +7,7 @@ from typing import Any
 from eventstream.api import Request, route
 from eventstream.events import service
 from eventstream.http import json_response
+from eventstream.observability.powertools import logger
 
 MAX_BODY_BYTES = 300 * 1024  # a 256 KB payload plus its envelope
 
@@ -20,6 +21,8 @@ def handler(request: Request) -> dict[str, Any]:
         request.headers.get("idempotency-key"),
         service.trace_header_from_env(),
     )
+    # One line per event, carrying the X-Ray trace id: logs, trace and metrics meet on it.
+    logger().info("event published", extra={"event_id": body["event_id"], "replayed": replayed})
     headers["Location"] = f"/v1/events/{body['event_id']}"
     if replayed:
         headers["Idempotent-Replayed"] = "true"

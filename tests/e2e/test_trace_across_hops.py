@@ -54,14 +54,16 @@ def test_a_publish_is_one_trace_through_every_hop(cloud: RunningCloud, api: http
         return service, function
 
     # Each Lambda call hangs under the gateway subsegment that made it.
-    auth_service, _ = lambda_segments(AUTHORIZER)
+    auth_service, auth_function = lambda_segments(AUTHORIZER)
     assert auth_service["parent_id"] == calls[AUTHORIZER]["id"]
     create_service, create_function = lambda_segments(EVENTS_CREATE)
     assert create_service["parent_id"] == calls[EVENTS_CREATE]["id"]
 
-    # The function's own (Powertools) subsegments, under its function segment.
-    handler = next(d for d in docs if d["name"] == "## handler")
-    assert handler["parent_id"] == create_function["id"]
+    # The function's own (Powertools) subsegments, under its function segment; the
+    # authorizer, wrapped the same way, has a `## handler` of its own.
+    handlers = [d for d in docs if d["name"] == "## handler"]
+    assert {h["parent_id"] for h in handlers} == {create_function["id"], auth_function["id"]}
+    handler = next(h for h in handlers if h["parent_id"] == create_function["id"])
     publish = next(d for d in docs if d["name"] == "core.publish")
     assert publish["parent_id"] == handler["id"]
 

@@ -11,7 +11,7 @@ from eventstream.api.problems import Problem
 from eventstream.api.request import Request
 from eventstream.db.connection import DatabaseUnavailableError
 from eventstream.http import problem_response
-from eventstream.observability.metrics import ErrorType, count_error
+from eventstream.observability.metrics import ErrorType, MetricName, count, count_error
 from eventstream.observability.powertools import logger, observed
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -28,6 +28,28 @@ def problem_from(problem: Problem, request_id: str) -> dict[str, Any]:
     )
 
 
+# A refusal counts under the one error type its status means; 404/409 are answers, not errors.
+_ERROR_BY_STATUS = {
+    400: ErrorType.VALIDATION,
+    413: ErrorType.VALIDATION,
+    422: ErrorType.VALIDATION,
+    401: ErrorType.UNAUTHORIZED,
+    403: ErrorType.FORBIDDEN,
+    429: ErrorType.RATE_LIMITED,
+    503: ErrorType.DEPENDENCY,
+}
+
+
+def record_problem(status: int) -> None:
+    error_type = _ERROR_BY_STATUS.get(status)
+    if error_type is not None:
+        count_error(error_type)
+    if status == 401:
+        count(MetricName.AUTH_FAILURES)
+    elif status == 429:
+        count(MetricName.RATE_LIMITED)
+
+
 def route(fn: Callable[[Request], dict[str, Any]]) -> Handler:
     """Turn `fn(request) -> proxy response` into a Lambda handler that never leaks a traceback,
     with Powertools' Logger, Tracer and Metrics around it (`observed`)."""
@@ -41,6 +63,7 @@ def route(fn: Callable[[Request], dict[str, Any]]) -> Handler:
             request.refuse_nul()
             return fn(request)
         except Problem as problem:
+            record_problem(problem.status)
             return problem_from(problem, request_id)
         except DatabaseUnavailableError as e:
             count_error(ErrorType.DEPENDENCY)

@@ -14,6 +14,7 @@ from eventstream.api.validation import Fields
 from eventstream.auth import permissions
 from eventstream.events import core_client, reads
 from eventstream.events.ids import is_event_id
+from eventstream.observability.metrics import MetricName, count, milliseconds
 from eventstream.observability.powertools import subsegment
 from eventstream.protocol.constants import MAX_PAYLOAD_BYTES
 from eventstream.ratelimit import service as ratelimit
@@ -74,6 +75,8 @@ def publish(
         raise Problem(503, "the event core is unavailable", headers={"Retry-After": "1"}) from None
     except core_client.CoreRejected as e:
         raise Problem(422, f"the event core refused the event: {e.reason}") from None
+    count(MetricName.EVENTS_PUBLISHED)
+    milliseconds(MetricName.PUBLISH_LATENCY, result.latency_ms)
     answer = {
         "event_id": result.event_id,
         "status": "accepted",

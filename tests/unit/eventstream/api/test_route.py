@@ -6,6 +6,8 @@ import json
 import logging
 from typing import Any
 
+import pytest
+
 from eventstream.api import Problem, Request, route
 from eventstream.api.problems import too_many_requests, unauthorized
 from eventstream.db.connection import DatabaseUnavailableError
@@ -152,3 +154,20 @@ def test_a_nul_in_the_query_is_a_400_before_the_route_runs() -> None:
     assert response["statusCode"] == 400
     assert body(response)["request_id"] == "gw-req-1"
     assert calls == []
+
+
+@pytest.mark.parametrize(
+    ("status", "error_type", "metric"),
+    [(429, "rate_limited", "RateLimitedRequests"), (401, "unauthorized", "AuthFailures")],
+)
+def test_refusals_are_counted_as_emf_metrics(
+    capsys: pytest.CaptureFixture, status: int, error_type: str, metric: str
+) -> None:
+    @route
+    def refuses(request: Request) -> dict[str, Any]:
+        raise Problem(status, "no")
+
+    assert refuses(event(), Context())["statusCode"] == status
+    emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert any(doc.get("ErrorType") == error_type and doc.get("Errors") == [1.0] for doc in emf)
+    assert any(doc.get(metric) == [1.0] for doc in emf)
