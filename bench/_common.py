@@ -15,11 +15,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from eventstream.db.credentials import DbCredentials
-from tests.support import PROJECT_DIR, RunningCloud, new_cloud
+from localcloud.cloud import CloudConfig, LocalCloud
+from tests.support import PROJECT_DIR, RunningCloud, free_port, free_udp_port, new_cloud
 
 __all__ = [
     "PROJECT_DIR",
     "RunningCloud",
+    "lambda_only_cloud",
     "machine",
     "migrated_database",
     "new_cloud",
@@ -89,3 +91,18 @@ def migrated_database(prefix: str) -> Iterator[tuple[DbCredentials, Path]]:
             conn.close()
             if postgres is not None:
                 postgres.stop()
+
+
+async def lambda_only_cloud(tmp: Path) -> LocalCloud:
+    """A started local cloud without the gateway (the Lambda side only), quiet, on free ports."""
+    config = CloudConfig(
+        templates=[PROJECT_DIR / "template.yaml"],
+        state_dir=tmp / "state",
+        lambda_port=free_port(),
+        aws_port=free_port(),
+        xray_port=free_udp_port(),
+        db_port=free_port(),
+    )
+    cloud = LocalCloud(config, progress=lambda _line: None)
+    await cloud.start(gateway=False)
+    return cloud

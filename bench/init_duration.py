@@ -20,12 +20,10 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-from _common import PROJECT_DIR, machine, percentile
+from _common import PROJECT_DIR, lambda_only_cloud, machine, percentile
 
-from localcloud.cloud import CloudConfig, LocalCloud
 from localcloud.runtime.emulator import FunctionPool
 from localcloud.runtime.logs import LogRouter
-from tests.support import free_port, free_udp_port
 
 
 async def cold_starts(
@@ -72,16 +70,7 @@ def sample_event(pool: FunctionPool) -> bytes:
 
 async def run(times: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        config = CloudConfig(
-            templates=[PROJECT_DIR / "template.yaml"],
-            state_dir=Path(tmp) / "state",
-            lambda_port=free_port(),
-            aws_port=free_port(),
-            xray_port=free_udp_port(),
-            db_port=free_port(),
-        )
-        cloud = LocalCloud(config, progress=lambda line: None)
-        await cloud.start(gateway=False)
+        cloud = await lambda_only_cloud(Path(tmp))
         try:
             assert cloud.emulator is not None
             quiet = LogRouter(io.StringIO())

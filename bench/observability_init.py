@@ -15,13 +15,11 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-from _common import PROJECT_DIR, machine, percentile
+from _common import PROJECT_DIR, lambda_only_cloud, machine, percentile
 from init_duration import cold_starts
 
-from localcloud.cloud import CloudConfig, LocalCloud
 from localcloud.runtime.emulator import FunctionPool
 from localcloud.runtime.logs import LogRouter
-from tests.support import free_port, free_udp_port
 
 # functions/health/app.py as it was before `observed`: same logic, same response.
 BARE_HANDLER = """
@@ -45,16 +43,7 @@ def line(name: str, inits: list[float], firsts: list[float]) -> str:
 
 async def run(times: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        config = CloudConfig(
-            templates=[PROJECT_DIR / "template.yaml"],
-            state_dir=Path(tmp) / "state",
-            lambda_port=free_port(),
-            aws_port=free_port(),
-            xray_port=free_udp_port(),
-            db_port=free_port(),
-        )
-        cloud = LocalCloud(config, progress=lambda _line: None)
-        await cloud.start(gateway=False)
+        cloud = await lambda_only_cloud(Path(tmp))
         try:
             assert cloud.emulator is not None
             observed = cloud.emulator.pools["HealthFunction"]

@@ -16,9 +16,9 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
+from localcloud.lifecycle import ServerProcess
 from localcloud.ports import port_problem
 
 # Fake keys: moto accepts any, and a developer's real ones must never be picked up by accident.
@@ -49,7 +49,7 @@ class AwsEndpointError(Exception):
     """moto cannot start on the requested address; the message says what to do about it."""
 
 
-class MotoServer:
+class MotoServer(ServerProcess):
     def __init__(
         self, host: str = "127.0.0.1", port: int = 4566, log_path: Path | None = None
     ) -> None:
@@ -61,18 +61,6 @@ class MotoServer:
 
     def __repr__(self) -> str:
         return f"MotoServer({self.host!r}, {self.port})"
-
-    def __enter__(self) -> MotoServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     @property
     def endpoint_url(self) -> str:

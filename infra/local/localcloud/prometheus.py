@@ -15,9 +15,9 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
+from localcloud.lifecycle import ServerProcess
 from localcloud.ports import port_problem
 
 PROJECT_DIR = Path(__file__).resolve().parents[3]
@@ -58,7 +58,7 @@ def prometheus_binary() -> str | None:
     return shutil.which("prometheus")
 
 
-class PrometheusServer:
+class PrometheusServer(ServerProcess):
     def __init__(
         self,
         storage_dir: Path,
@@ -76,18 +76,6 @@ class PrometheusServer:
         self.log_path = log_path or storage_dir.parent / "prometheus.log"
         self.binary = binary or prometheus_binary()
         self._proc: subprocess.Popen[bytes] | None = None
-
-    def __enter__(self) -> PrometheusServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     @property
     def url(self) -> str:
