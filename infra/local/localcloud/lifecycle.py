@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import abc
 from types import TracebackType
 from typing import Self
 
 
-class ServerProcess:
-    """A base for the stand-ins run as child processes; subclasses define start() and stop()."""
+class ServerProcess(abc.ABC):
+    """A stand-in run as a child process; `with` starts it and stops it on the way out."""
 
+    @abc.abstractmethod
     def start(self) -> None:
-        raise NotImplementedError
+        """Start the process and return once it serves."""
 
+    @abc.abstractmethod
     def stop(self) -> None:
-        raise NotImplementedError
+        """Stop the process; safe to call twice."""
 
     def __enter__(self) -> Self:
         self.start()

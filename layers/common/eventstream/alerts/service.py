@@ -41,12 +41,9 @@ class AlertTargets:
 
 
 def load_targets(secret_id: str) -> AlertTargets:
-    from aws_lambda_powertools.utilities import parameters
+    from eventstream.secrets import json_secret
 
-    doc = parameters.get_secret(secret_id, transform="json", max_age=SECRET_MAX_AGE_S)
-    if not isinstance(doc, dict):
-        raise ValueError(f"secret {secret_id} is not a JSON object")
-    return AlertTargets.from_secret(doc)
+    return AlertTargets.from_secret(json_secret(secret_id, max_age_s=SECRET_MAX_AGE_S))
 
 
 Post = Callable[[str, dict[str, Any]], int]

@@ -99,11 +99,7 @@ class Request:
         return body
 
     def bearer_token(self) -> str | None:
-        value = self.headers.get("authorization", "")
-        scheme, _, token = value.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            return None
-        return token.strip()
+        return bearer(self.headers.get("authorization"))
 
     def require_caller(self) -> Caller:
         if self.caller is None:
@@ -121,6 +117,14 @@ class Request:
         if not is_active_admin(caller.sub):
             raise Problem(403, "this account is no longer an active admin")
         return caller
+
+
+def bearer(value: object) -> str | None:
+    """The token of an `Authorization: Bearer <token>` value (scheme case-insensitive), or None."""
+    if not isinstance(value, str):
+        return None
+    scheme, _, token = value.partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
 
 
 def topic_param(request: Request) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from eventstream.api.request import bearer
 from eventstream.auth.tokens import TokenError
 from eventstream.auth.verifier import verifier
 
@@ -43,13 +44,6 @@ def _policy(principal: str, resources: list[str], context: dict[str, str]) -> di
         },
         "context": context,
     }
-
-
-def bearer(value: object) -> str | None:
-    if not isinstance(value, str):
-        return None
-    scheme, _, token = value.partition(" ")
-    return token.strip() or None if scheme.lower() == "bearer" else None
 
 
 def decide(event: Mapping[str, Any]) -> dict[str, Any]:

@@ -33,6 +33,8 @@ from cryptography.hazmat.primitives.asymmetric.rsa import (
     generate_private_key,
 )
 
+from eventstream.secrets import SecretError, json_secret
+
 ALG = "RS256"
 KEY_BITS = 2048  # NIST SP 800-57: 112-bit security, fine through 2030; raise with a rotation
 MIN_KEY_BITS = 2048
@@ -192,19 +194,10 @@ def load_key_set(max_age_s: int = KEY_CACHE_MAX_AGE_S, force_fetch: bool = False
     arn = os.environ.get(SECRET_ARN_ENV)
     if not arn:
         raise KeySetError(f"{SECRET_ARN_ENV} is not set")
-    # Imported here: it pulls in boto3, which token verification with a cached set never needs.
-    from aws_lambda_powertools.utilities import parameters
-
     try:
-        value = parameters.get_secret(
-            arn, transform="json", max_age=max_age_s, force_fetch=force_fetch
-        )
-    except parameters.GetParameterError as e:
-        raise KeySetError(f"cannot read secret {arn}: {e}") from e
-    except parameters.TransformParameterError as e:
-        raise KeySetError(f"secret {arn} is not JSON") from e
-    if not isinstance(value, dict):
-        raise KeySetError(f"secret {arn} is not a JSON object")
+        value = json_secret(arn, max_age_s=max_age_s, force_fetch=force_fetch)
+    except SecretError as e:
+        raise KeySetError(str(e)) from e
     _entries(value)
     return value
 

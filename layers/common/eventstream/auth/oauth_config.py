@@ -124,14 +124,10 @@ def load_config(*, force_fetch: bool = False) -> OAuthConfig:
     arn = os.environ.get(SECRET_ARN_ENV)
     if not arn:
         raise OAuthConfigError(f"{SECRET_ARN_ENV} is not set")
-    from aws_lambda_powertools.utilities import parameters
+    from eventstream.secrets import SecretError, json_secret
 
     try:
-        doc = parameters.get_secret(
-            arn, transform="json", max_age=SECRET_MAX_AGE_S, force_fetch=force_fetch
-        )
-    except parameters.GetParameterError as e:
-        raise OAuthConfigError(f"cannot read secret {arn}: {type(e).__name__}") from e
-    except parameters.TransformParameterError:
-        raise OAuthConfigError(f"secret {arn} is not JSON") from None
+        doc = json_secret(arn, max_age_s=SECRET_MAX_AGE_S, force_fetch=force_fetch)
+    except SecretError as e:
+        raise OAuthConfigError(str(e)) from e
     return parse_config(doc)

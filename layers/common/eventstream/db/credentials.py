@@ -101,22 +101,16 @@ def load_credentials(*, force_fetch: bool = False) -> DbCredentials:
     """
     settings = get_settings()
     if settings.db_secret_arn:
-        # Imported here: it pulls in boto3, which only this path needs.
-        from aws_lambda_powertools.utilities import parameters
+        from eventstream.secrets import SecretError, json_secret
 
         try:
-            secret = parameters.get_secret(
+            secret = json_secret(
                 settings.db_secret_arn,
-                transform="json",
-                max_age=settings.db_secret_max_age_s,
+                max_age_s=settings.db_secret_max_age_s,
                 force_fetch=force_fetch,
             )
-        except parameters.GetParameterError as e:
-            raise CredentialsError(f"cannot read secret {settings.db_secret_arn}: {e}") from e
-        except parameters.TransformParameterError as e:
-            raise CredentialsError(f"secret {settings.db_secret_arn} is not JSON") from e
-        if not isinstance(secret, dict):
-            raise CredentialsError(f"secret {settings.db_secret_arn} is not a JSON object")
+        except SecretError as e:
+            raise CredentialsError(str(e)) from e
         creds = DbCredentials.from_secret(secret)
         # The secret names the instance (rotation needs it); clients go through the proxy.
         return replace(creds, host=settings.db_host) if settings.db_host else creds

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from eventstream.db.connection import transaction
+from eventstream.db.connection import autocommit
 from eventstream.db.rows import fetch_one
 
 
 def event_by_id(event_id: str) -> dict[str, Any] | None:
-    with transaction() as conn:
+    with autocommit() as conn:  # one read: no BEGIN/COMMIT round trips
         return fetch_one(
             conn,
             "SELECT id AS event_id, topic, payload, priority, created_at AS timestamp, stored_at"
