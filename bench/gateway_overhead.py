@@ -8,8 +8,8 @@ Usage: python bench/gateway_overhead.py [--requests N]
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
-import importlib.util
 import json
 import os
 import sys
@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 
 from _common import PROJECT_DIR, machine, new_cloud, percentile, summary
+
+from tests.support import LambdaContext, function_module
 
 
 def through_gateway(port: int, n: int) -> list[float]:
@@ -80,34 +82,40 @@ def loopback_round_trips(n: int) -> list[float]:
     return samples
 
 
-def in_process(secret_arn: str, aws_endpoint: str, n: int) -> list[float]:
-    """The baseline: the very handler, imported here and called directly."""
-    os.environ.update(
-        {
-            "DB_SECRET_ARN": secret_arn,
-            "AWS_ENDPOINT_URL": aws_endpoint,
-            "AWS_REGION": "us-east-1",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-        }
-    )
+def worker_environment(function_dir: str) -> dict[str, str]:
+    """The environment of the running worker for functions/<function_dir>: Powertools, secret
+    and X-Ray daemon address as the handler sees them in the local cloud."""
+    for proc in Path("/proc").iterdir():
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+            if b"awslambdaric" in cmdline and os.readlink(proc / "cwd").endswith(function_dir):
+                pairs = (proc / "environ").read_bytes().split(b"\0")
+                env = dict(p.decode().split("=", 1) for p in pairs if b"=" in p)
+                env.pop("AWS_LAMBDA_RUNTIME_API", None)
+                return env
+        except OSError:
+            continue
+    raise RuntimeError(f"no running worker for functions/{function_dir}")
+
+
+def in_process(n: int) -> list[float]:
+    """The baseline: the very handler, imported here and called directly with the worker's
+    environment (so Powertools logs, traces and flushes metrics as it does there)."""
+    os.environ.update(worker_environment("functions/health"))
     sys.path.insert(0, str(PROJECT_DIR / "layers" / "common"))
-    spec = importlib.util.spec_from_file_location(
-        "health_app", PROJECT_DIR / "functions/health/app.py"
-    )
-    assert spec
-    assert spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
     event = json.loads((PROJECT_DIR / "events" / "health_get.json").read_text())
-    module.handler(event, None)  # warm: connection and secret cached, as in a warm worker
-    samples = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        resp = module.handler(event, None)
-        samples.append((time.perf_counter() - t0) * 1000)
-        assert resp["statusCode"] == 200
+    context = LambdaContext(function_name=os.environ["AWS_LAMBDA_FUNCTION_NAME"])
+    # Powertools writes a log line and an EMF line per call, as the worker does to its pipe.
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+        module = function_module("health")
+        module.handler(event, context)  # warm: connection and secret cached, as in a warm worker
+        samples = []
+        for i in range(n):
+            os.environ["_X_AMZN_TRACE_ID"] = f"Root=1-{int(time.time()):08x}-{i:024x};Sampled=1"
+            t0 = time.perf_counter()
+            resp = module.handler(event, context)
+            samples.append((time.perf_counter() - t0) * 1000)
+            assert resp["statusCode"] == 200
     return samples
 
 
@@ -120,10 +128,8 @@ def main() -> None:
         cloud = new_cloud(Path(tmp) / "state", [PROJECT_DIR / "template.yaml"])
         cloud.start()
         try:
-            state = json.loads((cloud.state_dir / "cloud.json").read_text())
-            secret_arn = _secret_arn(cloud.aws_endpoint_url)
             through_gateway(cloud.port, 50)  # warm-up: cold start, connection, secret cache
-            base = in_process(secret_arn, state["aws_endpoint_url"], n)
+            base = in_process(n)
             c1 = through_gateway(cloud.port, n)
             c8, rps8 = concurrent(cloud.port, 8, n // 8)
         finally:
@@ -143,19 +149,6 @@ def main() -> None:
     print(
         f"overhead at concurrency 8:        p99 {percentile(c8, 99) - percentile(base, 99):.3f} ms"
     )
-
-
-def _secret_arn(endpoint: str) -> str:
-    import boto3
-
-    client = boto3.client(
-        "secretsmanager",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    return client.describe_secret(SecretId="eventstream/dev/database")["ARN"]
 
 
 if __name__ == "__main__":

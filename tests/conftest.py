@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ from eventstream.db.credentials import DbCredentials
 from localcloud.aws_endpoint import LOCAL_CREDENTIALS, MotoServer
 from localcloud.postgres import EmbeddedPostgres
 from localcloud.prometheus import PrometheusServer
-from tests.support import free_port
+from tests.support import LambdaContext, free_port
 
 REGION = "us-east-1"
 
@@ -151,19 +150,6 @@ def prometheus(prometheus_binary: str, tmp_path: Path) -> Iterator[PrometheusSer
     """A real Prometheus on a free port, remote-write receiver on, storage in tmp_path."""
     with PrometheusServer(tmp_path / "tsdb", port=free_port(), binary=prometheus_binary) as server:
         yield server
-
-
-@dataclass(frozen=True)
-class LambdaContext:
-    """The context object Lambda passes a handler (the attributes Powertools reads)."""
-
-    function_name: str = "eventstream-test"
-    function_version: str = "$LATEST"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:eventstream-test"
-    aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
-    log_group_name: str = "/aws/lambda/eventstream-test"
-    log_stream_name: str = "2026/11/24/[$LATEST]0123456789abcdef"
 
 
 @pytest.fixture

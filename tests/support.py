@@ -32,6 +32,19 @@ def function_module(name: str) -> ModuleType:
     return module
 
 
+@dataclass(frozen=True)
+class LambdaContext:
+    """The context object Lambda passes a handler (the attributes Powertools reads)."""
+
+    function_name: str = "eventstream-test"
+    function_version: str = "$LATEST"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:eventstream-test"
+    aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
+    log_group_name: str = "/aws/lambda/eventstream-test"
+    log_stream_name: str = "2026/11/24/[$LATEST]0123456789abcdef"
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

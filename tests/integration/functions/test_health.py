@@ -10,8 +10,8 @@ import pytest
 
 from localcloud.aws_endpoint import MotoServer, seed_secret
 from localcloud.postgres import EmbeddedPostgres
-from tests.conftest import REGION, LambdaContext
-from tests.support import PROJECT_DIR
+from tests.conftest import REGION
+from tests.support import PROJECT_DIR, LambdaContext
 
 EVENT = json.loads((PROJECT_DIR / "events" / "health_get.json").read_text())
 

@@ -9,8 +9,7 @@ import pytest
 from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventModel
 
 from eventstream.dashboard import content_security_policy, html
-from tests.conftest import LambdaContext
-from tests.support import PROJECT_DIR, function_module
+from tests.support import PROJECT_DIR, LambdaContext, function_module
 
 EVENT = json.loads((PROJECT_DIR / "events" / "dashboard_get_page.json").read_text())
 

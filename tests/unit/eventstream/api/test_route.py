@@ -13,7 +13,7 @@ from eventstream.api.problems import too_many_requests, unauthorized
 from eventstream.db.connection import DatabaseUnavailableError
 from eventstream.http import json_response
 from eventstream.observability.powertools import logger
-from tests.conftest import LambdaContext
+from tests.support import LambdaContext
 
 
 def Context() -> LambdaContext:
