@@ -80,8 +80,10 @@ def connect(
     """A new connection the caller owns; any failure to connect is a DatabaseUnavailableError."""
     import pg8000.native  # here, not at import: ~80 ms a handler that never queries should not pay
 
+    from eventstream.db.pg import Connection
+
     try:
-        conn = pg8000.native.Connection(
+        conn = Connection(
             user=creds.username,
             password=creds.password,
             host=creds.host,

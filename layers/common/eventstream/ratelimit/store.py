@@ -11,7 +11,10 @@ if TYPE_CHECKING:
 # refills over a minute; refill, cap and spend happen under the row lock, so it is atomic across
 # workers. When nothing was taken, the last column says how many tokens there are (the old row:
 # the statement's own change is invisible to it, and there was none). clock_timestamp(), not
-# now(): now() is frozen at the start of a transaction.
+# now(): now() is frozen at the start of a transaction. Its commit does not wait for the WAL
+# flush (synchronous_commit off for this transaction alone): a crash may forget the last
+# fraction of a second of spent tokens, which a rate limit can afford; waiting cost ~3 ms a call.
+# Run it in autocommit, its own transaction, so the setting reaches nothing else.
 _TAKE = """
 WITH lim AS (
     SELECT CAST(COALESCE(
@@ -32,7 +35,8 @@ taken AS (
 SELECT (SELECT cap FROM lim), (SELECT tokens FROM taken),
        (SELECT LEAST(lim.cap, r.tokens + EXTRACT(EPOCH FROM clock_timestamp() - r.updated_at)
                      * lim.cap / 60.0)
-        FROM rate_limit_buckets r, lim WHERE r.bucket_key = :key)
+        FROM rate_limit_buckets r, lim WHERE r.bucket_key = :key),
+       set_config('synchronous_commit', 'off', true)
 """
 
 
@@ -40,5 +44,5 @@ def take(
     conn: Connection, key: str, *, user_id: str | None, fallback: int
 ) -> tuple[int, float | None, float]:
     """(the limit a minute, tokens left after taking one or None if empty, tokens available)."""
-    cap, left, have = conn.run(_TAKE, key=key, user_id=user_id, fallback=fallback)[0]
+    cap, left, have, _ = conn.run(_TAKE, key=key, user_id=user_id, fallback=fallback)[0]
     return int(cap), None if left is None else float(left), float(cap if have is None else have)

@@ -81,3 +81,11 @@ def test_the_limit_holds_across_processes(db: DbCredentials) -> None:
         w.join(10)
     # 80 attempts, a bucket of 30: a few more may refill while they run (0.5 token a second)
     assert 30 <= allowed <= 33
+
+
+def test_only_the_spend_itself_skips_waiting_for_the_wal_flush(db: DbCredentials) -> None:
+    from eventstream.db.connection import autocommit
+
+    assert service.check(_caller(), "publish").allowed
+    with autocommit() as conn:  # the same process connection, next statement
+        assert conn.run("SHOW synchronous_commit") == [["on"]]
