@@ -20,6 +20,7 @@ from typing import Any
 
 from localcloud.lifecycle import ServerProcess
 from localcloud.ports import port_problem
+from localcloud.priority import AWS_ENDPOINT_NICENESS
 
 # Fake keys: moto accepts any, and a developer's real ones must never be picked up by accident.
 LOCAL_CREDENTIALS = {
@@ -28,10 +29,13 @@ LOCAL_CREDENTIALS = {
     "aws_session_token": "testing",
 }
 
-# `python -m moto.server ...`, plus a thread that ends the server when the read end of a pipe
-# reaches EOF: the parent's end closes however the parent dies (even SIGKILL), so no orphan.
-_BOOTSTRAP = """\
+# `python -m moto.server ...` below request serving's priority, plus a thread that ends the
+# server when the read end of a pipe reaches EOF: the parent's end closes however the parent
+# dies (even SIGKILL), so no orphan.
+_BOOTSTRAP = f"""\
 import os, sys, threading
+from localcloud.priority import lower_priority
+lower_priority({AWS_ENDPOINT_NICENESS})
 watch_fd = int(sys.argv.pop(1))
 def watch():
     try:

@@ -320,7 +320,6 @@ def _traces(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from localcloud.busy_poll import new_event_loop
     from localcloud.errors import USER_ERRORS
 
     args = build_parser().parse_args(argv)
@@ -328,8 +327,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command != "local":
             return int(args.run(args))
         if args.local_command == "up":
-            with asyncio.Runner(loop_factory=new_event_loop) as runner:
-                return runner.run(_up(args))
+            return asyncio.run(_up(args))
         if args.local_command == "invoke":
             return _invoke(args)
         if args.local_command == "traces":

@@ -17,7 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from localcloud import bootstrap
-from localcloud.aws_endpoint import MotoServer, aws_client, seed_secret
+from localcloud.aws_endpoint import MotoServer, seed_secret
 from localcloud.core_nodes import CoreNodes, CoreNodesError, free_ports
 from localcloud.gateway.server import GatewayServer
 from localcloud.postgres import EmbeddedPostgres, credentials_from_database_url
@@ -285,9 +285,7 @@ class LocalCloud:
 
     async def _start_xray(self, endpoint: str) -> None:
         cfg = self.config
-        self.xray = XRayDaemon(
-            lambda: aws_client("xray", endpoint, cfg.region), cfg.host, cfg.xray_port
-        )
+        self.xray = XRayDaemon(endpoint, cfg.region, cfg.host, cfg.xray_port)
         await self.xray.start()
         self.progress(f"  xray daemon  udp://{self.xray.address}")
 
@@ -320,6 +318,7 @@ class LocalCloud:
         assert self.spec is not None
         assert self.xray is not None
         shipper = CloudWatchShipper(endpoint, cfg.region)
+        await shipper.start()
         self.logs = LogRouter(shipper=shipper)
         aws = AwsContext(region=cfg.region, endpoint_url=endpoint, xray_daemon=self.xray.address)
         self.emulator = LambdaEmulator(self.spec, aws, self.logs, cfg.concurrency)
@@ -404,7 +403,7 @@ class LocalCloud:
             await self.emulator.close()
             self.emulator = None
         if self.logs is not None and self.logs.shipper is not None:
-            await asyncio.to_thread(self.logs.shipper.close)
+            await self.logs.shipper.close()
             self.logs = None
         if self.prometheus is not None:
             await asyncio.to_thread(self.prometheus.stop)

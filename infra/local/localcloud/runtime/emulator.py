@@ -10,7 +10,6 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from localcloud import busy_poll
 from localcloud.invoke import InvokeResult
 from localcloud.runtime.logs import LogRouter
 from localcloud.runtime.runtime_api import error_document
@@ -129,12 +128,6 @@ class FunctionPool:
 
     async def invoke(self, payload: bytes, trace_header: str | None) -> Invocation:
         request_id = str(uuid.uuid4())
-        with busy_poll.in_flight():
-            return await self._invoke_in_slot(payload, request_id, trace_header)
-
-    async def _invoke_in_slot(
-        self, payload: bytes, request_id: str, trace_header: str | None
-    ) -> Invocation:
         async with self._slots:
             self.busy += 1
             try:

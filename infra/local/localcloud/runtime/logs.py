@@ -5,21 +5,24 @@ EMF lines (Powertools Metrics) also become CloudWatch metrics, as CloudWatch Log
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import queue
-import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, TextIO
 
+from localcloud.priority import BACKGROUND_NICENESS, lower_priority
+
 if TYPE_CHECKING:
     from localcloud.runtime.worker import Worker
 
 FLUSH_INTERVAL_S = 0.5
 METRIC_DATA_PER_CALL = 1000  # PutMetricData's limit on MetricData items
+SHIPPER_BUFFER_LIMIT = 16 << 20  # bytes queued for the shipper's pipe before lines are dropped
 
 
 class CloudWatchShipper:
@@ -27,55 +30,59 @@ class CloudWatchShipper:
 
     boto3 builds and signs each PutLogEvents call in Python; done in the local cloud's process
     it would hold the GIL for milliseconds at a time and show up in every request's p99. Here
-    the event loop only appends to a queue; a thread writes lines to the shipper's pipe.
+    the event loop gathers a loop turn's lines and writes them to the shipper's pipe at once,
+    without blocking: no thread of ours competes with the gateway for the GIL.
     """
 
     def __init__(self, endpoint_url: str, region: str) -> None:
-        self._proc = subprocess.Popen(
-            [sys.executable, "-m", "localcloud.runtime.logs", endpoint_url, region],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+        self.endpoint_url = endpoint_url
+        self.region = region
+        self._proc: asyncio.subprocess.Process | None = None
+        self._pending: list[str] = []
+        self.dropped = 0  # lines not shipped because the shipper fell behind or died
+
+    async def start(self) -> None:
+        self._proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "localcloud.runtime.logs",
+            self.endpoint_url,
+            self.region,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
         )
-        self._queue: queue.Queue[str | None] = queue.Queue()
-        self._thread = threading.Thread(target=self._feed, name="cloudwatch-logs", daemon=True)
-        self._thread.start()
 
     def put(self, group: str, stream: str, message: str) -> None:
-        self._queue.put(json.dumps([group, stream, int(time.time() * 1000), message]))
+        if not self._pending:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._pending.append(json.dumps([group, stream, int(time.time() * 1000), message]))
 
-    def close(self, timeout_s: float = 3.0) -> None:
-        self._queue.put(None)
-        self._thread.join(timeout_s)
-        try:
-            self._proc.wait(timeout_s)
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
-            self._proc.wait()
+    def _flush(self) -> None:
+        lines, self._pending = self._pending, []
+        stdin = self._proc.stdin if self._proc else None
+        if stdin is None or stdin.is_closing():
+            self.dropped += len(lines)
+            return
+        if stdin.transport.get_write_buffer_size() > SHIPPER_BUFFER_LIMIT:
+            self.dropped += len(lines)  # logs must never hold up requests or fill memory
+            return
+        stdin.write(("\n".join(lines) + "\n").encode())
 
-    def _feed(self) -> None:
-        stdin = self._proc.stdin
-        assert stdin is not None
+    async def close(self, timeout_s: float = 3.0) -> None:
+        if self._proc is None:
+            return
+        self._flush()
+        proc, self._proc = self._proc, None
+        assert proc.stdin is not None
+        with contextlib.suppress(OSError):
+            proc.stdin.close()
+            await asyncio.wait_for(proc.stdin.wait_closed(), timeout_s)
         try:
-            while True:
-                item = self._queue.get()
-                lines = []
-                while item is not None:
-                    lines.append(item)
-                    try:
-                        item = self._queue.get_nowait()
-                    except queue.Empty:
-                        break
-                if lines:
-                    stdin.write(("\n".join(lines) + "\n").encode())
-                    stdin.flush()
-                if item is None:
-                    return
-        except OSError:
-            pass  # the shipper died: logs stay on the console, requests go on
-        finally:
-            with contextlib.suppress(OSError):
-                stdin.close()
+            await asyncio.wait_for(proc.wait(), timeout_s)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
 
 
 def ship(endpoint_url: str, region: str, lines: Iterable[bytes]) -> None:
@@ -142,6 +149,7 @@ class LogRouter:
     ) -> None:
         self.console = console
         self.shipper = shipper
+        self._console_pending: list[str] = []
 
     def write(self, worker: Worker, message: str) -> None:
         name = worker.fn.function_name
@@ -149,11 +157,19 @@ class LogRouter:
         message = message.replace("\r", "\n")
         if self.console is not None:
             prefix = f"[{name}] "
-            self.console.write(prefix + message.replace("\n", "\n" + prefix) + "\n")
-            self.console.flush()
+            if not self._console_pending:  # one write and flush per loop turn, not per line
+                asyncio.get_running_loop().call_soon(self._flush_console)
+            self._console_pending.append(prefix + message.replace("\n", "\n" + prefix) + "\n")
         if self.shipper is not None:
             self.shipper.put(f"/aws/lambda/{name}", worker.log_stream, message)
 
+    def _flush_console(self) -> None:
+        text, self._console_pending = "".join(self._console_pending), []
+        if self.console is not None:
+            self.console.write(text)
+            self.console.flush()
+
 
 if __name__ == "__main__":
+    lower_priority(BACKGROUND_NICENESS)
     ship(sys.argv[1], sys.argv[2], sys.stdin.buffer)

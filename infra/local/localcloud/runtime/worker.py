@@ -71,6 +71,7 @@ class Worker:
         self._reported_init = False
         self._current: Invocation | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._memory_check: asyncio.TimerHandle | None = None
         self._death: str | None = None  # why the process is gone, in Lambda's words
         self.invocation_log: list[str] = []  # this invocation's lines, for `LogType: Tail`
 
@@ -139,10 +140,14 @@ class Worker:
         lines = self.invocation_log = []
         self.log(f"START RequestId: {request_id} Version: $LATEST")
         self.api.submit(inv)
-        memory_watch = asyncio.create_task(self._watch_memory(inv))
+        # A timer, not a task: most invocations end before its first look.
+        self._memory_check = asyncio.get_running_loop().call_later(
+            MEMORY_POLL_S, self._check_memory, inv
+        )
         peak_mb: int | None = None
         try:
-            ok, body = await asyncio.wait_for(asyncio.shield(inv.outcome), fn.timeout_s)
+            async with asyncio.timeout(fn.timeout_s):
+                ok, body = await inv.outcome
             status = "ok" if ok else "error"
         except TimeoutError:
             status = "timeout"
@@ -153,7 +158,8 @@ class Worker:
             self._death = "timeout"
             await self.kill()
         finally:
-            memory_watch.cancel()
+            if self._memory_check is not None:
+                self._memory_check.cancel()
             self._current = None
         duration_ms = (time.perf_counter() - started) * 1000
         if self._death == "oom":
@@ -205,27 +211,19 @@ class Worker:
         kb = _proc_status_kb(self.proc.pid if self.proc else 0, "VmHWM")
         return max(1, round(kb / 1024)) if kb else 0
 
-    async def _watch_memory(self, inv: Invocation) -> None:
-        limit_kb = self.fn.memory_mb * 1024
-        pid = self.proc.pid if self.proc else 0
-        while not inv.outcome.done():
-            if _proc_status_kb(pid, "VmRSS") > limit_kb:
-                self._death = "oom"
-                # Settle the outcome first: the exit watcher would call it a plain crash.
-                if not inv.outcome.done():
-                    inv.outcome.set_result(
-                        (
-                            False,
-                            error_document(
-                                f"RequestId: {inv.request_id} Error: Runtime exited with error: "
-                                "signal: killed",
-                                "Runtime.OutOfMemory",
-                            ),
-                        )
-                    )
-                await self.kill()
-                return
-            await asyncio.sleep(MEMORY_POLL_S)
+    def _check_memory(self, inv: Invocation) -> None:
+        if inv.outcome.done() or self.proc is None:
+            return
+        if _proc_status_kb(self.proc.pid, "VmRSS") <= self.fn.memory_mb * 1024:
+            self._memory_check = asyncio.get_running_loop().call_later(
+                MEMORY_POLL_S, self._check_memory, inv
+            )
+            return
+        self._death = "oom"
+        # Settle the outcome first: the exit watcher would call it a plain crash.
+        message = f"RequestId: {inv.request_id} Error: Runtime exited with error: signal: killed"
+        inv.outcome.set_result((False, error_document(message, "Runtime.OutOfMemory")))
+        self._tasks.append(asyncio.get_running_loop().create_task(self.kill()))
 
     async def _pump_output(self) -> None:
         assert self.proc
@@ -291,14 +289,17 @@ def _signal_text(signum: int) -> str:
 
 
 def _proc_status_kb(pid: int, field: str) -> int:
+    """One field (kB) of /proc/<pid>/status; read as bytes, since it is read at every REPORT."""
     try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith(field):
-                    return int(line.split()[1])
+        fd = os.open(f"/proc/{pid}/status", os.O_RDONLY)
+        try:
+            status = os.read(fd, 8192)
+        finally:
+            os.close(fd)
+        start = status.index(field.encode() + b":") + len(field) + 1
+        return int(status[start : status.index(b"kB", start)])
     except (OSError, ValueError):
-        pass
-    return 0
+        return 0
 
 
 def _trace_root(trace_header: str | None) -> str | None:
