@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from localcloud.lifecycle import ServerProcess
+from localcloud.lifecycle import ServerProcess, terminate
 from localcloud.ports import port_problem
 from localcloud.priority import AWS_ENDPOINT_NICENESS
 
@@ -121,15 +121,7 @@ class MotoServer(ServerProcess):
             with contextlib.suppress(OSError):
                 os.close(self._watch_fd)
             self._watch_fd = None
-        if proc is None:
-            return
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout_s)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        terminate(proc, timeout_s)
 
     def _check_port_free(self) -> None:
         problem = port_problem(self.host, self.port)

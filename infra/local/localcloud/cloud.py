@@ -403,6 +403,7 @@ class LocalCloud:
             await self.emulator.close()
             self.emulator = None
         if self.logs is not None and self.logs.shipper is not None:
+            self.logs.flush()  # what the last loop turn gathered
             await self.logs.shipper.close()
             self.logs = None
         if self.prometheus is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import subprocess
 from types import TracebackType
 from typing import Self
 
@@ -29,3 +30,15 @@ class ServerProcess(abc.ABC):
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def terminate(proc: subprocess.Popen[bytes] | None, timeout_s: float) -> None:
+    """SIGTERM a child, wait for it, SIGKILL it if it outstays `timeout_s`; reaps it either way."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

@@ -17,7 +17,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from localcloud.lifecycle import ServerProcess
+from localcloud.lifecycle import ServerProcess, terminate
 from localcloud.ports import port_problem
 
 PROJECT_DIR = Path(__file__).resolve().parents[3]
@@ -124,14 +124,7 @@ class PrometheusServer(ServerProcess):
 
     def stop(self, timeout_s: float = 10.0) -> None:
         proc, self._proc = self._proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.terminate()
-        try:
-            proc.wait(timeout_s)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        terminate(proc, timeout_s)
 
     def query(self, expr: str, at: float | None = None) -> list[dict[str, Any]]:
         """An instant query through the HTTP API; its `data.result`."""

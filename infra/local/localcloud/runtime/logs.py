@@ -30,15 +30,14 @@ class CloudWatchShipper:
 
     boto3 builds and signs each PutLogEvents call in Python; done in the local cloud's process
     it would hold the GIL for milliseconds at a time and show up in every request's p99. Here
-    the event loop gathers a loop turn's lines and writes them to the shipper's pipe at once,
-    without blocking: no thread of ours competes with the gateway for the GIL.
+    the LogRouter hands over a loop turn's lines at once, written to the shipper's pipe without
+    blocking: no thread of ours competes with the gateway for the GIL.
     """
 
     def __init__(self, endpoint_url: str, region: str) -> None:
         self.endpoint_url = endpoint_url
         self.region = region
         self._proc: asyncio.subprocess.Process | None = None
-        self._pending: list[str] = []
         self.dropped = 0  # lines not shipped because the shipper fell behind or died
 
     async def start(self) -> None:
@@ -53,13 +52,13 @@ class CloudWatchShipper:
             stderr=asyncio.subprocess.DEVNULL,
         )
 
-    def put(self, group: str, stream: str, message: str) -> None:
-        if not self._pending:
-            asyncio.get_running_loop().call_soon(self._flush)
-        self._pending.append(json.dumps([group, stream, int(time.time() * 1000), message]))
+    @staticmethod
+    def entry(group: str, stream: str, message: str) -> str:
+        """One log event as the shipper reads it: a JSON line."""
+        return json.dumps([group, stream, int(time.time() * 1000), message])
 
-    def _flush(self) -> None:
-        lines, self._pending = self._pending, []
+    def send(self, lines: list[str]) -> None:
+        """Entries made by `entry`, in one non-blocking write."""
         stdin = self._proc.stdin if self._proc else None
         if stdin is None or stdin.is_closing():
             self.dropped += len(lines)
@@ -70,10 +69,9 @@ class CloudWatchShipper:
         stdin.write(("\n".join(lines) + "\n").encode())
 
     async def close(self, timeout_s: float = 3.0) -> None:
-        if self._proc is None:
-            return
-        self._flush()
         proc, self._proc = self._proc, None
+        if proc is None:
+            return
         assert proc.stdin is not None
         with contextlib.suppress(OSError):
             proc.stdin.close()
@@ -149,7 +147,10 @@ class LogRouter:
     ) -> None:
         self.console = console
         self.shipper = shipper
+        # One console write and one shipper write per loop turn, not one per line.
         self._console_pending: list[str] = []
+        self._shipper_pending: list[str] = []
+        self._flush_scheduled = False
 
     def write(self, worker: Worker, message: str) -> None:
         name = worker.fn.function_name
@@ -157,17 +158,23 @@ class LogRouter:
         message = message.replace("\r", "\n")
         if self.console is not None:
             prefix = f"[{name}] "
-            if not self._console_pending:  # one write and flush per loop turn, not per line
-                asyncio.get_running_loop().call_soon(self._flush_console)
             self._console_pending.append(prefix + message.replace("\n", "\n" + prefix) + "\n")
         if self.shipper is not None:
-            self.shipper.put(f"/aws/lambda/{name}", worker.log_stream, message)
+            entry = self.shipper.entry(f"/aws/lambda/{name}", worker.log_stream, message)
+            self._shipper_pending.append(entry)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self.flush)
 
-    def _flush_console(self) -> None:
+    def flush(self) -> None:
+        self._flush_scheduled = False
         text, self._console_pending = "".join(self._console_pending), []
-        if self.console is not None:
+        if self.console is not None and text:
             self.console.write(text)
             self.console.flush()
+        lines, self._shipper_pending = self._shipper_pending, []
+        if self.shipper is not None and lines:
+            self.shipper.send(lines)
 
 
 if __name__ == "__main__":
