@@ -48,8 +48,9 @@ def test_hashes_are_argon2id_at_least_at_owasp_parameters(stored: str) -> None:
     params = extract_parameters(stored)
     assert stored.startswith("$argon2id$v=19$")
     assert params.type is Type.ID
-    assert params.memory_cost >= 19 * 1024  # KiB
-    assert params.time_cost >= 2
+    # OWASP's equivalent argon2id minimums, (MiB, passes): a hash must meet one of them.
+    owasp = [(46, 1), (19, 2), (12, 3), (9, 4), (7, 5)]
+    assert any(params.memory_cost >= m * 1024 and params.time_cost >= t for m, t in owasp)
     assert params.parallelism >= 1
     assert params.salt_len >= 16
     assert params.hash_len >= 32
@@ -91,6 +92,23 @@ def test_raising_the_parameters_flags_existing_hashes(
 def test_a_stronger_hash_is_not_downgraded() -> None:
     strong = PasswordHasher(time_cost=3, memory_cost=32768, parallelism=1, type=Type.ID)
     assert verify_password(strong.hash(GOOD), GOOD) == passwords.PasswordCheck(True, False)
+
+
+def test_an_equal_defence_hash_with_more_memory_is_kept() -> None:
+    # OWASP's 19 MiB x 2 (the parameters before 9 MiB x 4): more memory and more total work.
+    earlier = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1, type=Type.ID)
+    assert verify_password(earlier.hash(GOOD), GOOD) == passwords.PasswordCheck(True, False)
+
+
+def test_many_passes_over_less_memory_are_flagged() -> None:
+    # Same total work as the current parameters, but a memory-hard hash needs the memory.
+    thin = PasswordHasher(
+        time_cost=passwords.TIME_COST * 4,
+        memory_cost=passwords.MEMORY_COST_KIB // 4,
+        parallelism=1,
+        type=Type.ID,
+    )
+    assert verify_password(thin.hash(GOOD), GOOD).needs_rehash
 
 
 def test_a_wrong_password_does_one_verification_at_the_current_parameters(
