@@ -46,8 +46,11 @@ def top_imports(pool: FunctionPool, count: int = 6) -> list[tuple[str, float]]:
     """Cumulative import time of what the handler module imports, from `python -X importtime`."""
     fn = pool.fn
     module = fn.handler.rsplit(".", 1)[0]
+    # With the worker's view of the installed packages (localcloud.runtime.lambda_python).
+    fence = "import os, localcloud.runtime.lambda_python as w; w.install(os.environ)"
+    code = f"{fence}; import {module}"
     out = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", f"import {module}"],
+        [sys.executable, "-X", "importtime", "-c", code],
         cwd=fn.code_dir,
         env={**os.environ, **pool.env},
         capture_output=True,

@@ -30,6 +30,7 @@ from localcloud.prometheus import (
 from localcloud.runtime.emulator import AwsContext, LambdaEmulator
 from localcloud.runtime.lambda_api import create_lambda_api_app
 from localcloud.runtime.logs import CloudWatchShipper, LogRouter
+from localcloud.runtime.packages import LambdaPackages, project_requirements
 from localcloud.runtime.tracing import SegmentSender
 from localcloud.spec import SecretSpec, TemplateError, TemplateSpec
 from localcloud.template import TemplateLoader
@@ -147,6 +148,7 @@ class LocalCloud:
         self.gateway: GatewayServer | None = None
         self.spec: TemplateSpec | None = None
         self._lambda_runner: web.AppRunner | None = None
+        self._packages: LambdaPackages | None = None
         self._started = 0.0
 
     async def start(self, *, gateway: bool = True) -> None:
@@ -158,9 +160,11 @@ class LocalCloud:
         # A template mistake is reported before anything starts (placeholder secret ARNs here).
         loader.build({logical_id: f"arn:local:{logical_id}" for logical_id in secret_specs})
         try:
-            # The two slow starts (a Postgres and a Python server) overlap.
-            creds, endpoint = await asyncio.gather(
-                asyncio.to_thread(self._start_postgres), asyncio.to_thread(self._start_moto)
+            # The slow starts overlap: a Postgres, a Python server, every package's metadata.
+            creds, endpoint, self._packages = await asyncio.gather(
+                asyncio.to_thread(self._start_postgres),
+                asyncio.to_thread(self._start_moto),
+                asyncio.to_thread(LambdaPackages, project_requirements(cfg.templates[0].parent)),
             )
             applied = await asyncio.to_thread(self._migrate, creds)
             self.progress(
@@ -321,7 +325,9 @@ class LocalCloud:
         await shipper.start()
         self.logs = LogRouter(shipper=shipper)
         aws = AwsContext(region=cfg.region, endpoint_url=endpoint, xray_daemon=self.xray.address)
-        self.emulator = LambdaEmulator(self.spec, aws, self.logs, cfg.concurrency)
+        self.emulator = LambdaEmulator(
+            self.spec, aws, self.logs, cfg.concurrency, packages=self._packages
+        )
         self._lambda_runner = web.AppRunner(
             create_lambda_api_app(self.emulator),
             access_log=None,

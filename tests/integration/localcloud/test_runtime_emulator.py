@@ -12,6 +12,7 @@ import pytest
 
 from localcloud.runtime.emulator import AwsContext, LambdaEmulator, function_environment
 from localcloud.runtime.logs import LogRouter
+from localcloud.runtime.packages import LambdaPackages
 from localcloud.spec import FunctionSpec, TemplateSpec
 from tests.support import FIXTURES
 
@@ -40,15 +41,22 @@ FUNCTIONS = {
         fn("limited", code="slow", reserved_concurrency=2),
         fn("memory_hog", memory_mb=128),
         fn("import_error"),
+        fn("lambda_packages"),
+        fn("dev_only_import"),
     )
 }
 SPEC = TemplateSpec("stack", "us-east-1", "123456789012", {}, FUNCTIONS, {}, {})
 
 
-def run(test: Callable[[LambdaEmulator, io.StringIO], Awaitable[None]]) -> None:
+def run(
+    test: Callable[[LambdaEmulator, io.StringIO], Awaitable[None]],
+    packages: LambdaPackages | None = None,
+) -> None:
     async def main() -> None:
         console = io.StringIO()
-        emulator = LambdaEmulator(SPEC, AwsContext("us-east-1", None), LogRouter(console))
+        emulator = LambdaEmulator(
+            SPEC, AwsContext("us-east-1", None), LogRouter(console), packages=packages
+        )
         try:
             await test(emulator, console)
         finally:
@@ -150,3 +158,49 @@ def test_unknown_function_is_a_key_error() -> None:
         assert emulator.find(arn) is emulator.pools["echo"]
 
     run(test)
+
+
+# What a function deployed with only pg8000 (and Lambda's runtime) may import.
+PG8000_ONLY = LambdaPackages(["pg8000"])
+
+
+def test_a_function_sees_lambdas_packages_not_the_virtualenvs() -> None:
+    async def test(emulator: LambdaEmulator, console: io.StringIO) -> None:
+        modules = ["boto3", "pg8000", "awslambdaric", "moto", "yaml", "awscrt", "json"]
+        result = await emulator.invoke("lambda_packages", json.dumps({"modules": modules}).encode())
+        assert result.ok, result.payload
+        seen = json.loads(result.payload)
+        assert seen["found"] == {
+            "boto3": True,
+            "pg8000": True,
+            "awslambdaric": True,
+            "moto": False,
+            "yaml": False,
+            "awscrt": False,
+            "json": True,
+        }
+        assert seen["botocore_has_crt"] is False  # as on AWS, where awscrt is not installed
+        assert seen["hidden_variable"] is False
+
+    run(test, PG8000_ONLY)
+
+
+def test_without_a_package_list_the_whole_virtualenv_is_visible() -> None:
+    async def test(emulator: LambdaEmulator, console: io.StringIO) -> None:
+        result = await emulator.invoke("lambda_packages", b'{"modules": ["moto", "yaml"]}')
+        assert json.loads(result.payload)["found"] == {"moto": True, "yaml": True}
+
+    run(test)
+
+
+def test_a_dev_only_import_fails_to_start_and_says_what_to_add() -> None:
+    async def test(emulator: LambdaEmulator, console: io.StringIO) -> None:
+        result = await emulator.invoke("dev_only_import", b"{}")
+        assert result.status == "error"
+        assert json.loads(result.payload)["errorType"] == "Runtime.ImportModuleError"
+        assert "No module named 'yaml'" in console.getvalue()
+        assert "add it to pyproject.toml's dependencies or a requirements.txt" in (
+            console.getvalue()
+        )
+
+    run(test, PG8000_ONLY)

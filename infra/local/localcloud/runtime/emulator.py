@@ -6,12 +6,15 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import time
 import uuid
 from dataclasses import dataclass, field
 
 from localcloud.invoke import InvokeResult
+from localcloud.runtime.lambda_python import HIDDEN_MODULES_ENV
 from localcloud.runtime.logs import LogRouter
+from localcloud.runtime.packages import LambdaPackages
 from localcloud.runtime.runtime_api import error_document
 from localcloud.runtime.tracing import LambdaTrace, SegmentSender
 from localcloud.runtime.worker import Report, Worker
@@ -54,8 +57,11 @@ def function_arn(spec: TemplateSpec, fn: FunctionSpec) -> str:
     return f"arn:aws:lambda:{spec.region}:{spec.account_id}:function:{fn.function_name}"
 
 
-def function_environment(fn: FunctionSpec, aws: AwsContext) -> dict[str, str]:
-    """The environment Lambda gives a function: its own variables, then the reserved ones."""
+def function_environment(
+    fn: FunctionSpec, aws: AwsContext, hidden_modules: frozenset[str] = frozenset()
+) -> dict[str, str]:
+    """The environment Lambda gives a function: its own variables, then the reserved ones
+    (and, for `lambda_python` alone, the modules the function would not have on AWS)."""
     env = dict(fn.environment)
     env.update(
         {
@@ -84,7 +90,21 @@ def function_environment(fn: FunctionSpec, aws: AwsContext) -> dict[str, str]:
         env["AWS_XRAY_DAEMON_ADDRESS"] = aws.xray_daemon
         env["_AWS_XRAY_DAEMON_ADDRESS"] = host
         env["_AWS_XRAY_DAEMON_PORT"] = port
+    if hidden_modules:
+        env[HIDDEN_MODULES_ENV] = ",".join(sorted(hidden_modules))
     return env
+
+
+def missing_module_hint(message: str, env: dict[str, str]) -> str:
+    """What to do when an init error names a module this machine has but the function may not."""
+    match = re.search(r"No module named '([^'.]+)", message)
+    if match and match.group(1) in env.get(HIDDEN_MODULES_ENV, "").split(","):
+        return (
+            f"; {match.group(1)!r} is installed beside the local cloud, but neither Lambda's "
+            "runtime nor this function's deployment provides it: add it to pyproject.toml's "
+            "dependencies or a requirements.txt"
+        )
+    return ""
 
 
 class FunctionPool:
@@ -199,6 +219,7 @@ class FunctionPool:
         worker.log(
             f"error: {self.fn.logical_id} ({self.fn.handler}) failed to start: "
             f"{error.get('errorMessage', 'no message')} [{error_type}]"
+            f"{missing_module_hint(error.get('errorMessage', ''), self.env)}"
         )
         await self._retire(worker)
         result = InvokeResult(
@@ -241,6 +262,7 @@ class LambdaEmulator:
         aws: AwsContext,
         logs: LogRouter,
         default_concurrency: int = DEFAULT_CONCURRENCY,
+        packages: LambdaPackages | None = None,
     ) -> None:
         self.spec = spec
         self.pools: dict[str, FunctionPool] = {}
@@ -250,7 +272,11 @@ class LambdaEmulator:
             pool = FunctionPool(
                 fn,
                 arn,
-                function_environment(fn, aws),
+                function_environment(
+                    fn,
+                    aws,
+                    packages.hidden_for((fn.code_dir, *fn.layer_dirs)) if packages else frozenset(),
+                ),
                 logs,
                 fn.reserved_concurrency or default_concurrency,
             )

@@ -89,7 +89,7 @@ class Worker:
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "awslambdaric",
+            "localcloud.runtime.lambda_python",  # awslambdaric, with Lambda's set of packages
             self.fn.handler,
             cwd=self.fn.code_dir,
             env=env,
