@@ -33,7 +33,7 @@ LOCAL_CREDENTIALS = {
 # server when the read end of a pipe reaches EOF: the parent's end closes however the parent
 # dies (even SIGKILL), so no orphan.
 _BOOTSTRAP = f"""\
-import os, sys, threading
+import functools, os, sys, threading
 from localcloud.priority import lower_priority
 lower_priority({AWS_ENDPOINT_NICENESS})
 watch_fd = int(sys.argv.pop(1))
@@ -44,6 +44,12 @@ def watch():
     finally:
         os._exit(0)
 threading.Thread(target=watch, daemon=True).start()
+import moto.backends
+# moto lists and stats its ~180 package folders twice per request to route it (moto 5.2): half
+# of its CPU per PutLogEvents or PutTraceSegments. The folders do not change while it runs.
+moto.backends.list_of_moto_modules = functools.cache(
+    lambda list_modules=moto.backends.list_of_moto_modules: tuple(list_modules())
+)
 from moto.server import main
 main(sys.argv[1:])
 """
