@@ -2,9 +2,9 @@
 
 Two local clouds from the same template run side by side; requests alternate between them, one
 at a time, so drift in the machine hits both alike.
-  on:  as shipped. The gateway, the Lambda service, Powertools and the core record X-Ray
-       segments; Powertools writes EMF; the core serves /metrics and remote-writes to a real
-       Prometheus (when installed) every 5 s.
+  on:  as shipped, but with `--xray-sampling all`: the gateway, the Lambda service, Powertools
+       and the core record X-Ray segments for every request; Powertools writes EMF; the core
+       serves /metrics and remote-writes to a real Prometheus (when installed) every 5 s.
   off: PowertoolsObservabilityDisabled=true (POWERTOOLS_TRACE_DISABLED and
        POWERTOOLS_METRICS_DISABLED in every function), and each request carries
        `X-Amzn-Trace-Id: …;Sampled=0`, so no hop records a segment; no Prometheus.
@@ -50,6 +50,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         on = new_cloud(Path(tmp) / "on" / "state", [PROJECT_DIR / "template.yaml"])
+        on.xray_sampling = "all"  # the cost of tracing each request, not AWS's 5 % of them
         if prometheus_binary() is not None:
             on.prometheus_port = free_port()
         off = new_cloud(Path(tmp) / "off" / "state", [PROJECT_DIR / "template.yaml"])

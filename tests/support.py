@@ -73,6 +73,7 @@ class RunningCloud:
     env: dict[str, str] = field(default_factory=dict)  # on top of os.environ
     parameters: dict[str, str] = field(default_factory=dict)  # --parameter-overrides
     warm: bool = False  # --warm: every function's first environment starts before Ready
+    xray_sampling: str = "default"  # --xray-sampling: "all" traces every request
 
     @property
     def console_path(self) -> Path:
@@ -121,6 +122,8 @@ class RunningCloud:
             str(self.prometheus_port),
             "--api-key",
             "test-api-key-0123456789",
+            "--xray-sampling",
+            self.xray_sampling,
         ]
         for template in self.templates:
             args += ["--template", str(template)]

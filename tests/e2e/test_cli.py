@@ -142,6 +142,26 @@ def test_port_in_use_is_one_clear_message(tmp_path: Path) -> None:
     assert not _postgres_running(tmp_path / "state" / "pgdata")
 
 
+def test_by_default_requests_are_traced_as_aws_samples_them(tmp_path: Path) -> None:
+    cloud = new_cloud(tmp_path / "state", [PROJECT_DIR / "template.yaml"])
+    cloud.start()
+    try:
+        assert "sampling AWS's default" in cloud.wait_for_line(r"^  xray daemon ")
+        with httpx.Client(base_url=cloud.api_url, timeout=30) as api:
+            decisions = [
+                api.get("/v1/health").headers["x-amzn-trace-id"].rsplit(";", 1)[1]
+                for _ in range(30)
+            ]
+            root = "Root=1-5759e988-bd862e3fe1be46a994272793"
+            forced = api.get("/v1/health", headers={"X-Amzn-Trace-Id": f"{root};Sampled=1"})
+    finally:
+        cloud.stop()
+    # The first request of each second is traced, then 5 %: 30 requests take a second or two.
+    assert "Sampled=1" in decisions
+    assert decisions.count("Sampled=0") >= 20
+    assert forced.headers["x-amzn-trace-id"] == f"{root};Sampled=1"  # a caller's decision stands
+
+
 def test_ctrl_c_stops_everything_and_leaves_nothing_running(tmp_path: Path) -> None:
     cloud = new_cloud(
         tmp_path / "state", [PROJECT_DIR / "template.yaml", FIXTURES / "template.yaml"]

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from localcloud import operator
+from localcloud.sampling import MODES
 
 PROJECT_DIR = Path(__file__).resolve().parents[3]
 
@@ -28,6 +29,12 @@ def _default_template() -> Path:
 
 def _env_int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
+
+
+def _sampling_mode(value: str) -> str:
+    if value not in MODES:
+        raise argparse.ArgumentTypeError(f"choose one of {', '.join(MODES)}, not {value!r}")
+    return value
 
 
 def _free_port() -> int:
@@ -74,6 +81,14 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--lambda-port", type=int, default=_env_int("EVENTSTREAM_LAMBDA_PORT", 3001))
     up.add_argument("--aws-port", type=int, default=_env_int("EVENTSTREAM_AWS_PORT", 4566))
     up.add_argument("--xray-port", type=int, default=_env_int("EVENTSTREAM_XRAY_PORT", 2000))
+    up.add_argument(
+        "--xray-sampling",
+        type=_sampling_mode,  # also checks the environment's value, which choices= would not
+        metavar="{default,all}",
+        default=os.environ.get("EVENTSTREAM_XRAY_SAMPLING", "default"),
+        help="requests to trace without a caller's decision: 'default' as AWS (the first each "
+        "second, then 5%%), or 'all'",
+    )
     up.add_argument(
         "--core-nodes",
         type=int,
@@ -182,6 +197,7 @@ async def _up(args: argparse.Namespace) -> int:
     config.core_nodes = args.core_nodes
     config.core_port = args.core_port
     config.prometheus_port = args.prometheus_port
+    config.xray_sampling = args.xray_sampling
     config.prewarm = args.warm
     config.api_keys = _api_keys(config.state_dir, args.api_key)
     cloud = LocalCloud(config, progress=lambda line: print(line, flush=True))

@@ -32,6 +32,7 @@ from localcloud.runtime.lambda_api import create_lambda_api_app
 from localcloud.runtime.logs import CloudWatchShipper, LogRouter
 from localcloud.runtime.packages import LambdaPackages, project_requirements
 from localcloud.runtime.tracing import SegmentSender
+from localcloud.sampling import Sampler, SamplingMode
 from localcloud.spec import SecretSpec, TemplateError, TemplateSpec
 from localcloud.template import TemplateLoader
 from localcloud.xray_daemon import XRayDaemon
@@ -64,6 +65,7 @@ class CloudConfig:
     core_nodes: int = 1  # core processes, as the ECS service's tasks; 0 starts none
     core_port: int = 7070  # the first node's; the others follow. 0: free ports
     prometheus_port: int | None = None  # None or 0: no Prometheus (`local up` asks for 9090)
+    xray_sampling: SamplingMode = "default"  # AWS's default rule; "all" traces every request
 
     @property
     def project_dir(self) -> Path:
@@ -149,6 +151,8 @@ class LocalCloud:
         self.spec: TemplateSpec | None = None
         self._lambda_runner: web.AppRunner | None = None
         self._packages: LambdaPackages | None = None
+        # One sampler for the gateway and Lambda, as X-Ray's rules are one per account.
+        self._sampler = Sampler(config.xray_sampling)
         self._started = 0.0
 
     async def start(self, *, gateway: bool = True) -> None:
@@ -291,7 +295,12 @@ class LocalCloud:
         cfg = self.config
         self.xray = XRayDaemon(endpoint, cfg.region, cfg.host, cfg.xray_port)
         await self.xray.start()
-        self.progress(f"  xray daemon  udp://{self.xray.address}")
+        sampling = (
+            "every request"
+            if cfg.xray_sampling == "all"
+            else "AWS's default: 1 request a second, then 5%; --xray-sampling all for every one"
+        )
+        self.progress(f"  xray daemon  udp://{self.xray.address} (sampling {sampling})")
 
     def _start_prometheus(self, metrics_ports: Sequence[int] = ()) -> None:
         cfg = self.config
@@ -326,7 +335,12 @@ class LocalCloud:
         self.logs = LogRouter(shipper=shipper)
         aws = AwsContext(region=cfg.region, endpoint_url=endpoint, xray_daemon=self.xray.address)
         self.emulator = LambdaEmulator(
-            self.spec, aws, self.logs, cfg.concurrency, packages=self._packages
+            self.spec,
+            aws,
+            self.logs,
+            cfg.concurrency,
+            packages=self._packages,
+            sampler=self._sampler,
         )
         self._lambda_runner = web.AppRunner(
             create_lambda_api_app(self.emulator),
@@ -363,6 +377,7 @@ class LocalCloud:
             access_log=lambda line: self.progress(f"[gateway] {line}"),
             # Stages with TracingEnabled send their segments to the local daemon, as on AWS.
             xray=SegmentSender(self.xray.address) if self.xray else None,
+            sampler=self._sampler,
         )
         await self.gateway.start()
         routes = len(self.spec.routes())

@@ -29,6 +29,7 @@ from localcloud.gateway.throttle import UsagePlanThrottle
 from localcloud.gateway.tracing import GatewayTrace
 from localcloud.invoke import Invoker, InvokeResult
 from localcloud.runtime.tracing import SegmentSender
+from localcloud.sampling import Sampler
 from localcloud.spec import ApiSpec, TemplateSpec
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit for REST APIs
@@ -62,9 +63,11 @@ class GatewayHandler:
         access_log: AccessLog | None = None,
         clock: Callable[[], float] = time.monotonic,
         xray: SegmentSender | None = None,
+        sampler: Sampler | None = None,
     ) -> None:
         self.invoker = BoundedInvoker(invoker, integration_timeout_s)
         self._xray = xray  # stages with TracingEnabled send their segments here
+        self._sampler = sampler  # for requests without a decision; None: all are sampled
         self._region = spec.region
         self._api_keys = {key: ids.api_key_id(key) for key in api_keys}
         self._access_log = access_log
@@ -199,6 +202,7 @@ class GatewayHandler:
             request_id=request_id,
             extended_request_id=extended_id,
             now=time.time(),
+            sampler=self._sampler,
         )
 
         trace = None

@@ -23,8 +23,8 @@ def extended_request_id() -> str:
 
 
 def trace_header(now: float) -> str:
-    """A new X-Ray root: 1-<epoch seconds, 8 hex>-<96 random bits, 24 hex>."""
-    return f"Root=1-{int(now):08x}-{os.urandom(12).hex()};Sampled=1"
+    """A new X-Ray root, 1-<epoch seconds, 8 hex>-<96 random bits, 24 hex>, not yet sampled."""
+    return f"Root=1-{int(now):08x}-{os.urandom(12).hex()}"
 
 
 def request_time(now: float) -> str:

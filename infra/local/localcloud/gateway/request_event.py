@@ -13,6 +13,7 @@ from multidict import CIMultiDictProxy
 from localcloud.gateway import ids
 from localcloud.gateway.media_types import BinaryMediaTypes
 from localcloud.gateway.routes import Route
+from localcloud.sampling import Sampler, with_decision
 
 # Hop-by-hop headers stop at API Gateway's front door; the event never carries them.
 _HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "te", "upgrade"})
@@ -49,6 +50,7 @@ def read_request(
     request_id: str,
     extended_request_id: str,
     now: float,
+    sampler: Sampler | None = None,
 ) -> RequestFacts:
     lookup = request.headers
     source_ip = request.remote or "127.0.0.1"
@@ -75,12 +77,15 @@ def read_request(
         _set(headers, multi, forwarded_for, f"{headers[forwarded_for]}, {source_ip}")
     _set(headers, multi, spelling.get("x-forwarded-port", "X-Forwarded-Port"), _local_port(request))
     _set(headers, multi, spelling.get("x-forwarded-proto", "X-Forwarded-Proto"), request.scheme)
+    # The caller's sampling decision stands; without one, the gateway's sampler makes it.
     trace_key = spelling.get("x-amzn-trace-id")
     if trace_key is None:
-        trace = ids.trace_header(now)
+        trace = with_decision(ids.trace_header(now), sampler)
         _set(headers, multi, "X-Amzn-Trace-Id", trace)
     else:
-        trace = headers[trace_key]
+        trace = with_decision(headers[trace_key], sampler)
+        if trace != headers[trace_key]:
+            headers[trace_key] = multi[trace_key][-1] = trace
 
     query, multi_query = parse_query(request.rel_url.raw_query_string)
     version = request.version

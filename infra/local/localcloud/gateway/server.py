@@ -10,6 +10,7 @@ from localcloud.gateway.errors import GatewayError
 from localcloud.gateway.handler import MAX_BODY_BYTES, GatewayHandler
 from localcloud.invoke import Invoker
 from localcloud.runtime.tracing import SegmentSender
+from localcloud.sampling import Sampler
 from localcloud.spec import TemplateSpec
 
 __all__ = ["GatewayError", "GatewayServer", "create_app"]
@@ -25,6 +26,7 @@ def create_app(
     access_log: Callable[[str], None] | None = None,
     integration_timeout_s: float = 29.0,
     xray: SegmentSender | None = None,
+    sampler: Sampler | None = None,
 ) -> web.Application:
     """An aiohttp app sending every path and method to the gateway; GatewayError on bad routes."""
     handler = GatewayHandler(
@@ -34,6 +36,7 @@ def create_app(
         integration_timeout_s=integration_timeout_s,
         access_log=access_log,
         xray=xray,
+        sampler=sampler,
     )
     # Bodies reach the function as sent (no gunzip); past 10 MB aiohttp stops reading: a 413.
     app = web.Application(
@@ -63,9 +66,11 @@ class GatewayServer:
         access_log: Callable[[str], None] | None = None,
         integration_timeout_s: float = 29.0,
         xray: SegmentSender | None = None,
+        sampler: Sampler | None = None,
     ) -> None:
         self.spec = spec
         self.xray = xray
+        self.sampler = sampler
         self.invoker = invoker
         self.api_keys = tuple(api_keys)
         self.host = host
@@ -92,6 +97,7 @@ class GatewayServer:
             access_log=self.access_log,
             integration_timeout_s=self.integration_timeout_s,
             xray=self.xray,
+            sampler=self.sampler,
         )
 
     async def start(self) -> None:

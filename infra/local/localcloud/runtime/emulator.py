@@ -16,8 +16,9 @@ from localcloud.runtime.lambda_python import HIDDEN_MODULES_ENV
 from localcloud.runtime.logs import LogRouter
 from localcloud.runtime.packages import LambdaPackages
 from localcloud.runtime.runtime_api import error_document
-from localcloud.runtime.tracing import LambdaTrace, SegmentSender
+from localcloud.runtime.tracing import LambdaTrace, SegmentSender, unsampled_header
 from localcloud.runtime.worker import Report, Worker
+from localcloud.sampling import Sampler
 from localcloud.spec import FunctionSpec, TemplateSpec
 
 INIT_TIMEOUT_S = 10.0  # Lambda's limit on the init phase of an on-demand function
@@ -116,9 +117,16 @@ class FunctionPool:
     """
 
     def __init__(
-        self, fn: FunctionSpec, arn: str, env: dict[str, str], logs: LogRouter, concurrency: int
+        self,
+        fn: FunctionSpec,
+        arn: str,
+        env: dict[str, str],
+        logs: LogRouter,
+        concurrency: int,
+        sampler: Sampler | None = None,
     ) -> None:
         self.fn = fn
+        self.sampler = sampler  # for invocations whose caller made no sampling decision
         self.arn = arn
         self.env = env
         self.logs = logs
@@ -159,7 +167,9 @@ class FunctionPool:
         self, payload: bytes, request_id: str, trace_header: str | None
     ) -> Invocation:
         self.invocations += 1
-        trace = LambdaTrace.begin(trace_header, time.time()) if self._segments else None
+        trace = (
+            LambdaTrace.begin(trace_header, time.time(), self.sampler) if self._segments else None
+        )
         init_started = time.time()
         worker = self._idle.pop() if self._idle else None
         init = None
@@ -169,7 +179,12 @@ class FunctionPool:
                 return failure
             init = (init_started, time.time())
         started = time.time()
-        header = trace.function_header() if trace else trace_header
+        if trace is not None:
+            header: str | None = trace.function_header()
+        elif self._segments is not None:  # traced function, invocation not sampled
+            header = unsampled_header(trace_header, started)
+        else:
+            header = trace_header
         result, report, lines = await worker.invoke(payload, request_id, header)
         if trace is not None and self._segments is not None:
             self._segments.send(
@@ -263,6 +278,7 @@ class LambdaEmulator:
         logs: LogRouter,
         default_concurrency: int = DEFAULT_CONCURRENCY,
         packages: LambdaPackages | None = None,
+        sampler: Sampler | None = None,
     ) -> None:
         self.spec = spec
         self.pools: dict[str, FunctionPool] = {}
@@ -279,6 +295,7 @@ class LambdaEmulator:
                 ),
                 logs,
                 fn.reserved_concurrency or default_concurrency,
+                sampler,
             )
             self.pools[logical_id] = pool
             for key in (logical_id, fn.function_name, arn):

@@ -16,6 +16,7 @@ import os
 import socket
 from dataclasses import dataclass
 
+from localcloud.sampling import Sampler
 from localcloud.xray_daemon import HEADER
 
 
@@ -37,6 +38,13 @@ def new_segment_id() -> str:
     return os.urandom(8).hex()
 
 
+def unsampled_header(trace_header: str | None, now: float) -> str:
+    """What a function is handed when its invocation is not sampled: the trace, `Sampled=0`."""
+    fields = parse_trace_header(trace_header)
+    parent = f";Parent={fields['Parent']}" if "Parent" in fields else ""
+    return f"Root={fields.get('Root') or new_trace_id(now)}{parent};Sampled=0"
+
+
 @dataclass(frozen=True)
 class LambdaTrace:
     trace_id: str
@@ -45,10 +53,16 @@ class LambdaTrace:
     function_segment_id: str
 
     @classmethod
-    def begin(cls, trace_header: str | None, now: float) -> LambdaTrace | None:
-        """The invocation's trace, or None when the caller decided not to sample it."""
+    def begin(
+        cls, trace_header: str | None, now: float, sampler: Sampler | None = None
+    ) -> LambdaTrace | None:
+        """The invocation's trace, or None when it is not sampled: by the caller's decision, or
+        by `sampler` when the caller made none (no sampler: every such invocation is)."""
         fields = parse_trace_header(trace_header)
-        if fields.get("Sampled") == "0":
+        sampled = fields.get("Sampled")
+        if sampled is None and sampler is not None:
+            sampled = "1" if sampler.sample() else "0"
+        if sampled == "0":
             return None
         return cls(
             trace_id=fields.get("Root") or new_trace_id(now),

@@ -14,6 +14,7 @@ from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventMo
 from localcloud.gateway import ids
 from localcloud.gateway.media_types import BinaryMediaTypes
 from localcloud.gateway.request_event import encode_body, parse_query
+from localcloud.sampling import Sampler
 from tests.unit.localcloud.gateway.fakes import (
     ACCOUNT,
     FakeInvoker,
@@ -122,6 +123,7 @@ async def test_event_fields_as_aws_builds_them() -> None:
     assert headers["X-Forwarded-For"] == "127.0.0.1"
     assert headers["X-Forwarded-Port"] == str(server.port)
     assert headers["X-Forwarded-Proto"] == "http"
+    # No sampler given: every request is sampled.
     assert re.fullmatch(r"Root=1-[0-9a-f]{8}-[0-9a-f]{24};Sampled=1", headers["X-Amzn-Trace-Id"])
     assert headers["X-Amzn-Trace-Id"] == invoker.calls[0].trace_header
     assert event["multiValueHeaders"]["User-Agent"] == ["ua/1"]
@@ -147,6 +149,25 @@ async def test_repeated_headers_keep_every_value_and_the_last_wins() -> None:
     assert event["headers"]["X-Multi"] == "two"
     assert event["multiValueHeaders"]["X-Multi"] == ["one", "two"]
     assert event["headers"]["x-lower"] == "kept"  # the client's spelling
+
+
+async def test_without_a_callers_decision_the_gateways_sampler_decides() -> None:
+    invoker = FakeInvoker()
+    never = Sampler(per_second=0, draw=lambda: 1.0)
+    root = "Root=1-5e1b4151-5ac6c58f5b5daa6532e4f3f6"
+    async with running(SPEC, invoker, sampler=never) as (_, client):
+        fresh = await event_of(await client.get("/v1/echo"))
+        theirs = await event_of(await client.get("/v1/echo", headers={"X-Amzn-Trace-Id": root}))
+        forced = await client.get("/v1/echo", headers={"X-Amzn-Trace-Id": f"{root};Sampled=1"})
+    assert fresh["headers"]["X-Amzn-Trace-Id"].endswith(";Sampled=0")
+    assert theirs["headers"]["X-Amzn-Trace-Id"] == f"{root};Sampled=0"
+    assert theirs["multiValueHeaders"]["X-Amzn-Trace-Id"] == [f"{root};Sampled=0"]
+    assert [c.trace_header for c in invoker.calls] == [
+        fresh["headers"]["X-Amzn-Trace-Id"],
+        f"{root};Sampled=0",
+        f"{root};Sampled=1",
+    ]
+    assert forced.headers["X-Amzn-Trace-Id"] == f"{root};Sampled=1"
 
 
 async def test_client_trace_and_forwarded_for_are_kept() -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from localcloud.runtime.tracing import LambdaTrace, parse_trace_header
+from localcloud.runtime.tracing import LambdaTrace, parse_trace_header, unsampled_header
+from localcloud.sampling import Sampler
 
 
 def test_a_caller_trace_is_joined_and_the_function_is_given_its_parent() -> None:
@@ -42,3 +43,22 @@ def test_no_header_starts_a_new_trace_and_a_cold_start_shows_its_init() -> None:
 
 def test_an_unsampled_request_is_not_traced() -> None:
     assert LambdaTrace.begin("Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=0", 0) is None
+
+
+def test_without_a_callers_decision_lambdas_sampler_decides() -> None:
+    never = Sampler(per_second=0, draw=lambda: 1.0)
+    root = "Root=1-5759e988-bd862e3fe1be46a994272793"
+    assert LambdaTrace.begin(root, 0, never) is None
+    assert LambdaTrace.begin(None, 0, never) is None
+    assert LambdaTrace.begin(f"{root};Sampled=1", 0, never) is not None  # the caller's call
+    assert LambdaTrace.begin(None, 0, Sampler("all")) is not None
+
+
+def test_an_unsampled_function_is_handed_its_trace_with_sampled_0() -> None:
+    root = "Root=1-5759e988-bd862e3fe1be46a994272793"
+    assert unsampled_header(f"{root};Parent=53995c3f42cd8ad8", 0) == (
+        f"{root};Parent=53995c3f42cd8ad8;Sampled=0"
+    )
+    fresh = parse_trace_header(unsampled_header(None, 1_700_000_000.0))
+    assert fresh["Root"].startswith("1-6553f100-")
+    assert fresh["Sampled"] == "0"

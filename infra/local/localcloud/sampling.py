@@ -1,0 +1,67 @@
+"""X-Ray sampling decisions, as API Gateway and Lambda make them for a request without one.
+
+AWS applies the account's sampling rules, and the default rule records the first request each
+second and 5 % of the rest. A caller's decision (`Sampled=1` or `Sampled=0` in its
+`X-Amzn-Trace-Id`) is always honoured. `all` records every request: for watching each trace of
+a short session, or for measuring what tracing costs.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from typing import Literal
+
+SamplingMode = Literal["default", "all"]
+MODES: tuple[SamplingMode, ...] = ("default", "all")
+RESERVOIR_PER_S = 1  # X-Ray's default rule
+FIXED_RATE = 0.05
+
+
+class Sampler:
+    """The default rule: a reservoir of `per_second` requests each second, then `rate`."""
+
+    def __init__(
+        self,
+        mode: SamplingMode = "default",
+        *,
+        per_second: int = RESERVOIR_PER_S,
+        rate: float = FIXED_RATE,
+        clock: Callable[[], float] = time.monotonic,
+        draw: Callable[[], float] = random.random,
+    ) -> None:
+        if mode not in MODES:
+            raise ValueError(f"X-Ray sampling must be one of {', '.join(MODES)}, not {mode!r}")
+        self.mode = mode
+        self.per_second = per_second
+        self.rate = rate
+        self._clock = clock
+        self._draw = draw
+        self._second = -1
+        self._taken = 0
+
+    def sample(self) -> bool:
+        if self.mode == "all":
+            return True
+        second = int(self._clock())
+        if second != self._second:
+            self._second, self._taken = second, 0
+        if self._taken < self.per_second:
+            self._taken += 1
+            return True
+        return self._draw() < self.rate
+
+
+def decided(header: str | None) -> bool:
+    """Whether a trace header already carries a sampling decision."""
+    return header is not None and any(
+        part.strip().startswith("Sampled=") for part in header.split(";")
+    )
+
+
+def with_decision(header: str, sampler: Sampler | None) -> str:
+    """`header` as passed on: its own decision, or the sampler's (none: sampled) appended."""
+    if decided(header):
+        return header
+    return f"{header};Sampled={int(sampler.sample() if sampler else True)}"
