@@ -71,3 +71,47 @@ def _values(raw: Any) -> list[float]:
         if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
     ]
     return values[:MAX_VALUES_PER_DATUM]
+
+
+MAX_DISTINCT_VALUES = 150  # PutMetricData's limit on Values (and Counts) per datum
+
+
+def aggregate(data: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The same data points in as few data as CloudWatch keeps them apart: one datum per metric,
+    dimensions, unit and period (the minute, or the second at high resolution), its values as
+    `Values` with `Counts`. Every statistic comes out as from the separate points, and the
+    request is a few data instead of one per log line, which boto3 and moto pay for each."""
+    groups: dict[tuple[Any, ...], tuple[datetime, dict[float, float]]] = {}
+    for datum in data:
+        resolution = datum.get("StorageResolution", 60)
+        ts: datetime = datum["Timestamp"]
+        key = (
+            datum["MetricName"],
+            tuple((d["Name"], d["Value"]) for d in datum["Dimensions"]),
+            datum.get("Unit"),
+            resolution,
+            int(ts.timestamp()) // (1 if resolution == 1 else 60),
+        )
+        first, counts = groups.setdefault(key, (ts, {}))
+        if ts < first:
+            groups[key] = (ts, counts)
+        for value in datum["Values"]:
+            counts[value] = counts.get(value, 0.0) + 1.0
+    out = []
+    for (name, dims, unit, resolution, _), (ts, counts) in groups.items():
+        values = list(counts.items())
+        for i in range(0, len(values), MAX_DISTINCT_VALUES):
+            chunk = values[i : i + MAX_DISTINCT_VALUES]
+            datum = {
+                "MetricName": name,
+                "Dimensions": [{"Name": k, "Value": v} for k, v in dims],
+                "Timestamp": ts,
+                "Values": [v for v, _ in chunk],
+                "Counts": [c for _, c in chunk],
+            }
+            if unit:
+                datum["Unit"] = unit
+            if resolution != 60:
+                datum["StorageResolution"] = resolution
+            out.append(datum)
+    return out

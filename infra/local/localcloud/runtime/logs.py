@@ -8,11 +8,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import queue
+import os
+import select
 import sys
-import threading
 import time
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, TextIO
 
 from localcloud.priority import BACKGROUND_NICENESS, lower_priority
@@ -83,40 +82,36 @@ class CloudWatchShipper:
             await proc.wait()
 
 
-def ship(endpoint_url: str, region: str, lines: Iterable[bytes]) -> None:
-    """The shipper process: JSON lines on stdin, PutLogEvents (and PutMetricData for EMF lines)
-    every FLUSH_INTERVAL_S."""
+def ship(endpoint_url: str, region: str, fd: int) -> None:
+    """The shipper process: JSON lines on `fd`, PutLogEvents (and PutMetricData for EMF lines)
+    every FLUSH_INTERVAL_S, until EOF."""
     from localcloud.aws_endpoint import aws_client
-    from localcloud.runtime.emf import metric_data
+    from localcloud.runtime.emf import aggregate, metric_data
 
     client = aws_client("logs", endpoint_url, region)
     cloudwatch = aws_client("cloudwatch", endpoint_url, region)
     known: set[tuple[str, str]] = set()
     batch: dict[tuple[str, str], list[dict[str, Any]]] = {}
     metrics: dict[str, list[dict[str, Any]]] = {}
-    incoming: queue.Queue[bytes | None] = queue.Queue()
-
-    def read() -> None:
-        for raw in lines:
-            incoming.put(raw)
-        incoming.put(None)
-
-    threading.Thread(target=read, daemon=True).start()
+    pending = b""  # a line not yet complete
     done = False
     while not done:
+        # Read what arrives until the flush is due: whole chunks, no thread or queue per line.
         deadline = time.monotonic() + FLUSH_INTERVAL_S
         while (left := deadline - time.monotonic()) > 0:
-            try:
-                raw = incoming.get(timeout=left)
-            except queue.Empty:
+            readable, _, _ = select.select([fd], [], [], left)
+            if not readable:
                 break
-            if raw is None:
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
                 done = True
                 break
-            group, stream, ts, message = json.loads(raw)
-            batch.setdefault((group, stream), []).append({"timestamp": ts, "message": message})
-            for namespace, data in metric_data(message, ts).items():
-                metrics.setdefault(namespace, []).extend(data)
+            *complete, pending = (pending + chunk).split(b"\n")
+            for raw in complete:
+                group, stream, ts, message = json.loads(raw)
+                batch.setdefault((group, stream), []).append({"timestamp": ts, "message": message})
+                for namespace, data in metric_data(message, ts).items():
+                    metrics.setdefault(namespace, []).extend(data)
         for (group, stream), events in batch.items():
             with contextlib.suppress(Exception):  # logs must never take anything down
                 if (group, stream) not in known:
@@ -125,10 +120,11 @@ def ship(endpoint_url: str, region: str, lines: Iterable[bytes]) -> None:
                 client.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
         batch.clear()
         for namespace, data in metrics.items():
-            for i in range(0, len(data), METRIC_DATA_PER_CALL):
+            packed = aggregate(data)
+            for i in range(0, len(packed), METRIC_DATA_PER_CALL):
                 with contextlib.suppress(Exception):
-                    chunk = data[i : i + METRIC_DATA_PER_CALL]
-                    cloudwatch.put_metric_data(Namespace=namespace, MetricData=chunk)
+                    chunk_data = packed[i : i + METRIC_DATA_PER_CALL]
+                    cloudwatch.put_metric_data(Namespace=namespace, MetricData=chunk_data)
         metrics.clear()
 
 
@@ -179,4 +175,4 @@ class LogRouter:
 
 if __name__ == "__main__":
     lower_priority(BACKGROUND_NICENESS)
-    ship(sys.argv[1], sys.argv[2], sys.stdin.buffer)
+    ship(sys.argv[1], sys.argv[2], sys.stdin.fileno())
