@@ -20,6 +20,7 @@ from pathlib import Path
 
 from _common import PROJECT_DIR, machine, new_cloud, percentile, summary
 
+from localcloud.sampling import Sampler
 from tests.support import LambdaContext, function_module
 
 
@@ -88,7 +89,8 @@ def worker_environment(function_dir: str) -> dict[str, str]:
     for proc in Path("/proc").iterdir():
         try:
             cmdline = (proc / "cmdline").read_bytes()
-            if b"awslambdaric" in cmdline and os.readlink(proc / "cwd").endswith(function_dir):
+            worker = b"localcloud.runtime.lambda_python" in cmdline
+            if worker and os.readlink(proc / "cwd").endswith(function_dir):
                 pairs = (proc / "environ").read_bytes().split(b"\0")
                 env = dict(p.decode().split("=", 1) for p in pairs if b"=" in p)
                 env.pop("AWS_LAMBDA_RUNTIME_API", None)
@@ -100,7 +102,8 @@ def worker_environment(function_dir: str) -> dict[str, str]:
 
 def in_process(n: int) -> list[float]:
     """The baseline: the very handler, imported here and called directly with the worker's
-    environment (so Powertools logs, traces and flushes metrics as it does there)."""
+    environment (so Powertools logs, traces and flushes metrics as it does there), traced when
+    the local cloud's default sampling would trace the request."""
     os.environ.update(worker_environment("functions/health"))
     sys.path.insert(0, str(PROJECT_DIR / "layers" / "common"))
     event = json.loads((PROJECT_DIR / "events" / "health_get.json").read_text())
@@ -110,8 +113,12 @@ def in_process(n: int) -> list[float]:
         module = function_module("health")
         module.handler(event, context)  # warm: connection and secret cached, as in a warm worker
         samples = []
+        sampler = Sampler()
         for i in range(n):
-            os.environ["_X_AMZN_TRACE_ID"] = f"Root=1-{int(time.time()):08x}-{i:024x};Sampled=1"
+            sampled = int(sampler.sample())
+            os.environ["_X_AMZN_TRACE_ID"] = (
+                f"Root=1-{int(time.time()):08x}-{i:024x};Sampled={sampled}"
+            )
             t0 = time.perf_counter()
             resp = module.handler(event, context)
             samples.append((time.perf_counter() - t0) * 1000)

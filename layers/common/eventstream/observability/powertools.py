@@ -60,10 +60,28 @@ def metrics() -> Metrics:
     return Metrics(namespace=namespace, service=service_name())
 
 
+def unsampled() -> bool:
+    """Whether X-Ray decided not to sample this invocation (Lambda's `_X_AMZN_TRACE_ID`)."""
+    return "Sampled=0" in os.environ.get("_X_AMZN_TRACE_ID", "")
+
+
 def observed(handler: Handler) -> Handler:
-    """Logger context, a traced handler and flushed metrics, in Powertools' documented order."""
-    wrapped = tracer().capture_lambda_handler(handler, capture_response=False)
-    wrapped = metrics().log_metrics(wrapped, capture_cold_start_metric=True)
+    """Logger context, a traced handler and flushed metrics, in Powertools' documented order.
+
+    A warm invocation X-Ray does not sample skips the Tracer: what it would record is dropped,
+    and recording it cost ~0.25 ms of CPU a call. The first invocation always goes through it, so
+    the Tracer's ColdStart annotation stays right."""
+    traced = tracer().capture_lambda_handler(handler, capture_response=False)
+    warm = False
+
+    def maybe_traced(event: Any, context: Any) -> Any:
+        nonlocal warm
+        if warm and unsampled():
+            return handler(event, context)
+        warm = True
+        return traced(event, context)
+
+    wrapped = metrics().log_metrics(maybe_traced, capture_cold_start_metric=True)
     wrapped = logger().inject_lambda_context(wrapped, clear_state=True)
     return functools.wraps(handler)(wrapped)  # type: ignore[return-value]
 
@@ -71,8 +89,9 @@ def observed(handler: Handler) -> Handler:
 @contextlib.contextmanager
 def subsegment(name: str) -> Iterator[Any]:
     """An X-Ray subsegment around a hop (Postgres, the core, a token check) when the process is
-    a traced handler; a no-op elsewhere (unit tests, the core), without importing the SDK."""
-    if tracer.cache_info().currsize == 0 or tracer().disabled:
+    a traced handler and X-Ray samples the invocation; a no-op elsewhere (unit tests, the core),
+    without importing the SDK."""
+    if tracer.cache_info().currsize == 0 or tracer().disabled or unsampled():
         yield None
         return
     with tracer().provider.in_subsegment(name) as sub:
