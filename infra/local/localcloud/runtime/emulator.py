@@ -236,6 +236,7 @@ class FunctionPool:
             f"{error.get('errorMessage', 'no message')} [{error_type}]"
             f"{missing_module_hint(error.get('errorMessage', ''), self.env)}"
         )
+        self.logs.flush()  # the failed init's lines, now: no REPORT will flush them
         await self._retire(worker)
         result = InvokeResult(
             status="error", payload=init_error_body, request_id=request_id, duration_ms=duration

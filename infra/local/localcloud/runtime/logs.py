@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from localcloud.runtime.worker import Worker
 
 FLUSH_INTERVAL_S = 0.5
+FLUSH_DELAY_S = 0.05  # at most this late on the console, for lines outside an invocation
 METRIC_DATA_PER_CALL = 1000  # PutMetricData's limit on MetricData items
 SHIPPER_BUFFER_LIMIT = 16 << 20  # bytes queued for the shipper's pipe before lines are dropped
 
@@ -143,10 +144,12 @@ class LogRouter:
     ) -> None:
         self.console = console
         self.shipper = shipper
-        # One console write and one shipper write per loop turn, not one per line.
+        # Lines wait for the invocation's REPORT (Worker flushes then, after the client has its
+        # answer) or FLUSH_DELAY_S for lines outside an invocation: one console write and one
+        # shipper write per invocation, none of them on the request's critical path.
         self._console_pending: list[str] = []
         self._shipper_pending: list[str] = []
-        self._flush_scheduled = False
+        self._flush_timer: asyncio.TimerHandle | None = None
 
     def write(self, worker: Worker, message: str) -> None:
         name = worker.fn.function_name
@@ -158,12 +161,13 @@ class LogRouter:
         if self.shipper is not None:
             entry = self.shipper.entry(f"/aws/lambda/{name}", worker.log_stream, message)
             self._shipper_pending.append(entry)
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self.flush)
+        if self._flush_timer is None:
+            self._flush_timer = asyncio.get_running_loop().call_later(FLUSH_DELAY_S, self.flush)
 
     def flush(self) -> None:
-        self._flush_scheduled = False
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
+            self._flush_timer = None
         text, self._console_pending = "".join(self._console_pending), []
         if self.console is not None and text:
             self.console.write(text)

@@ -200,6 +200,7 @@ class Worker:
         for message in (f"END RequestId: {request_id}", done.line()):
             lines.append(message)
             self.logs.write(self, message)
+        self.logs.flush()  # the invocation's lines in one write each to console and shipper
         report.set_result(done)
 
     def log(self, message: str) -> None:
