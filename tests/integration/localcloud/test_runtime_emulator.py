@@ -13,6 +13,7 @@ import pytest
 from localcloud.runtime.emulator import AwsContext, LambdaEmulator, function_environment
 from localcloud.runtime.logs import LogRouter
 from localcloud.runtime.packages import LambdaPackages
+from localcloud.runtime.worker import OUTPUT_LINE_LIMIT
 from localcloud.spec import FunctionSpec, TemplateSpec
 from tests.support import FIXTURES
 
@@ -43,6 +44,7 @@ FUNCTIONS = {
         fn("import_error"),
         fn("lambda_packages"),
         fn("dev_only_import"),
+        fn("chatty"),
     )
 }
 SPEC = TemplateSpec("stack", "us-east-1", "123456789012", {}, FUNCTIONS, {}, {})
@@ -204,3 +206,23 @@ def test_a_dev_only_import_fails_to_start_and_says_what_to_add() -> None:
         )
 
     run(test, PG8000_ONLY)
+
+
+def test_output_arrives_line_by_line_and_an_overlong_line_in_pieces() -> None:
+    long = OUTPUT_LINE_LIMIT * 2 + 10
+
+    async def test(emulator: LambdaEmulator, console: io.StringIO) -> None:
+        done = await (
+            await emulator.invoke_detailed("chatty", json.dumps({"long": long}).encode())
+        ).finished()
+        assert done.result.ok
+        lines = done.log_lines
+        first = lines.index("line 0")
+        assert lines[first : first + 200] == [f"line {i}" for i in range(200)]
+        pieces = lines[first + 200 : first + 203]
+        assert [len(p) for p in pieces] == [OUTPUT_LINE_LIMIT, OUTPUT_LINE_LIMIT, 10]
+        assert set("".join(pieces)) == {"x"}
+        assert lines[first + 203] == "after the long one"
+        assert lines[-1].startswith("REPORT RequestId: ")
+
+    run(test)

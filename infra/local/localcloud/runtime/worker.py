@@ -227,16 +227,23 @@ class Worker:
         self._tasks.append(asyncio.get_running_loop().create_task(self.kill()))
 
     async def _pump_output(self) -> None:
+        """The function's output, line by line, read in whatever chunks arrive: one wake-up for
+        the lines an invocation writes together, not one per line."""
         assert self.proc
         assert self.proc.stdout
+        pending = b""
         while True:
-            try:
-                line = await self.proc.stdout.readline()
-            except ValueError:  # a line longer than the stream limit: take it in pieces
-                line = await self.proc.stdout.read(OUTPUT_LINE_LIMIT)
-            if not line:
+            chunk = await self.proc.stdout.read(OUTPUT_LINE_LIMIT)
+            if not chunk:
+                if pending:
+                    self.log(pending.decode(errors="replace"))
                 return
-            self.log(line.decode(errors="replace").rstrip("\n"))
+            *lines, pending = (pending + chunk).split(b"\n")
+            for line in lines:
+                self.log(line.decode(errors="replace"))
+            while len(pending) >= OUTPUT_LINE_LIMIT:  # a line that long is taken in pieces
+                self.log(pending[:OUTPUT_LINE_LIMIT].decode(errors="replace"))
+                pending = pending[OUTPUT_LINE_LIMIT:]
 
     async def _watch_exit(self) -> None:
         assert self.proc
