@@ -51,7 +51,11 @@ class _Request:
 
 
 class RuntimeApi:
-    """Serves /next, /response, /error and /init/error for exactly one worker process."""
+    """Serves /next, /response, /error and /init/error for exactly one worker process.
+
+    Every route is answered without a task: a parked /next is answered by `submit` itself, so
+    the event is on its way to the worker in the same loop turn the gateway hands it over.
+    """
 
     def __init__(
         self, on_first_next: Callable[[], None], on_init_error: Callable[[InitError], None]
@@ -59,7 +63,8 @@ class RuntimeApi:
         self._on_first_next = on_first_next
         self._on_init_error = on_init_error
         self._seen_next = False
-        self._pending: asyncio.Queue[Invocation] = asyncio.Queue(maxsize=1)
+        self._pending: Invocation | None = None  # submitted before the worker asked for it
+        self._waiting: _Connection | None = None  # the worker's /next, parked until a submit
         self._current: Invocation | None = None
         self._server: asyncio.Server | None = None
         self._connections: set[_Connection] = set()
@@ -82,16 +87,25 @@ class RuntimeApi:
             self._server = None
 
     def submit(self, invocation: Invocation) -> None:
-        """Hand an invocation to the worker; it picks it up on its (next) /next call."""
-        self._pending.put_nowait(invocation)
+        """Hand an invocation to the worker: now if its /next is waiting, else at its next one."""
+        if self._pending is not None:
+            raise RuntimeError("an invocation is already waiting for this worker")
+        waiting, self._waiting = self._waiting, None
+        if waiting is None or not waiting.open:
+            self._pending = invocation
+            return
+        waiting.answer(*self._deliver(invocation))
 
-    async def handle(self, request: _Request) -> tuple[int, dict[str, str], bytes]:
+    def handle(
+        self, request: _Request, conn: _Connection
+    ) -> tuple[int, dict[str, str], bytes] | None:
+        """The answer to a request, or None when it waits (/next with nothing submitted)."""
         path = request.path.partition("?")[0]
         if not path.startswith(API_PREFIX):
             return _json(404, {"errorMessage": "Not found", "errorType": "NotFound"})
         route = path[len(API_PREFIX) :]
         if request.method == "GET" and route == "/invocation/next":
-            return await self._next()
+            return self._next(conn)
         if request.method == "POST" and route.startswith("/invocation/"):
             request_id, _, action = route[len("/invocation/") :].partition("/")
             if action in ("response", "error"):
@@ -102,11 +116,22 @@ class RuntimeApi:
             return _json(202, {"status": "OK"})
         return _json(404, {"errorMessage": "Not found", "errorType": "NotFound"})
 
-    async def _next(self) -> tuple[int, dict[str, str], bytes]:
+    def forget(self, conn: _Connection) -> None:
+        self._connections.discard(conn)
+        if self._waiting is conn:
+            self._waiting = None
+
+    def _next(self, conn: _Connection) -> tuple[int, dict[str, str], bytes] | None:
         if not self._seen_next:
             self._seen_next = True
             self._on_first_next()
-        inv = await self._pending.get()
+        inv, self._pending = self._pending, None
+        if inv is None:
+            self._waiting = conn
+            return None
+        return self._deliver(inv)
+
+    def _deliver(self, inv: Invocation) -> tuple[int, dict[str, str], bytes]:
         self._current = inv
         headers = {
             "Lambda-Runtime-Aws-Request-Id": inv.request_id,
@@ -137,8 +162,12 @@ class _Connection(asyncio.Protocol):
         self._api = api
         self._buffer = bytearray()
         self._transport: asyncio.Transport | None = None
-        self._busy: asyncio.Task[None] | None = None
+        self._busy = False  # a request is being answered (a parked /next, a deferred 202)
         self._continued = False  # "100 Continue" sent for the request being received
+
+    @property
+    def open(self) -> bool:
+        return self._transport is not None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -146,10 +175,8 @@ class _Connection(asyncio.Protocol):
         self._api._connections.add(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._api._connections.discard(self)
+        self._api.forget(self)
         self._transport = None
-        if self._busy is not None:
-            self._busy.cancel()
 
     def close(self) -> None:
         if self._transport is not None:
@@ -157,7 +184,14 @@ class _Connection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self._buffer += data
-        if self._busy is None:
+        if not self._busy:
+            self._dispatch()
+
+    def answer(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        """Reply to the request in progress, then serve the next one if it is here already."""
+        self._reply(status, headers, body)
+        self._busy = False
+        if self._buffer:
             self._dispatch()
 
     def _dispatch(self) -> None:
@@ -190,8 +224,11 @@ class _Connection(asyncio.Protocol):
         body, end = decoded
         del self._buffer[:end]
         self._continued = False
-        request = _Request(method, path, headers, body)
-        self._busy = asyncio.get_running_loop().create_task(self._serve(request))
+        self._busy = True
+        answer = self._api.handle(_Request(method, path, headers, body), self)
+        if answer is not None:
+            # On the next loop turn: the invocation this settles answers its client first.
+            asyncio.get_running_loop().call_soon(self.answer, *answer)
 
     def _sized_body(self, headers: dict[str, str], start: int) -> tuple[bytes, int] | None:
         length = int(headers.get("content-length") or 0)
@@ -200,15 +237,6 @@ class _Connection(asyncio.Protocol):
         if len(self._buffer) < start + length:
             return None
         return bytes(self._buffer[start : start + length]), start + length
-
-    async def _serve(self, request: _Request) -> None:
-        status, headers, body = await self._api.handle(request)
-        # Let the invoke waiting on this outcome answer its client before the acknowledgement.
-        await asyncio.sleep(0)
-        self._reply(status, headers, body)
-        self._busy = None
-        if self._buffer:
-            self._dispatch()
 
     def _write(self, data: bytes) -> None:
         if self._transport is not None:
