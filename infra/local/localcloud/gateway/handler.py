@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -151,6 +152,23 @@ class GatewayHandler:
         except Exception as e:  # a gateway bug must still answer, as AWS's 5xx would
             response = _gateway_response(responses.INTEGRATION_FAILURE, request_id, extended_id)
             route, note = None, f"gateway error: {e!r}"
+        ms = (time.perf_counter() - started) * 1000
+        # After aiohttp has sent the response (it does so in this task step, once we return).
+        asyncio.get_running_loop().call_soon(
+            self._record, request, response, route, note, traces, ms
+        )
+        return response
+
+    def _record(
+        self,
+        request: web.Request,
+        response: web.StreamResponse,
+        route: Route | None,
+        note: str,
+        traces: list[GatewayTrace],
+        ms: float,
+    ) -> None:
+        """The stage's X-Ray segment and the access log line of one request."""
         if traces and self._xray is not None:
             doc = traces[0].document(
                 method=request.method,
@@ -161,13 +179,11 @@ class GatewayHandler:
             )
             self._xray.send([doc])
         if self._access_log is not None:
-            ms = (time.perf_counter() - started) * 1000
             name = route.function.function_name if route is not None else "-"
             line = (
                 f"{request.method} {request.rel_url.raw_path} {response.status} {ms:.2f} ms {name}"
             )
             self._access_log(f"{line} ({note})" if note else line)
-        return response
 
     async def _serve(
         self, request: web.Request, request_id: str, extended_id: str, traces: list[GatewayTrace]
