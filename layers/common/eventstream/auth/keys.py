@@ -57,13 +57,14 @@ class SigningKey:
     private_key: RSAPrivateKey = field(repr=False)  # never in logs or tracebacks
 
 
-def _b64url(data: bytes) -> str:
+def b64url(data: bytes) -> str:
+    """base64url without padding, as JOSE writes it (RFC 7515 section 2)."""
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
 def _uint(value: int) -> str:
     """An unsigned big-endian integer, base64url without padding (RFC 7518 section 6.3.1)."""
-    return _b64url(value.to_bytes((value.bit_length() + 7) // 8, "big"))
+    return b64url(value.to_bytes((value.bit_length() + 7) // 8, "big"))
 
 
 def public_jwk_members(public_key: RSAPublicKey) -> dict[str, str]:
@@ -74,7 +75,7 @@ def public_jwk_members(public_key: RSAPublicKey) -> dict[str, str]:
 def thumbprint(public_key: RSAPublicKey) -> str:
     """RFC 7638 JWK thumbprint (SHA-256): a kid anyone can recompute from the JWKS."""
     canonical = json.dumps(public_jwk_members(public_key), separators=(",", ":"), sort_keys=True)
-    return _b64url(hashlib.sha256(canonical.encode("ascii")).digest())
+    return b64url(hashlib.sha256(canonical.encode("ascii")).digest())
 
 
 @functools.lru_cache(maxsize=32)

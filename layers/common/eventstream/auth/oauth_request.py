@@ -6,12 +6,13 @@ read of the table cannot be replayed at the callback.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from eventstream.auth.keys import b64url
 
 STATE_TTL_S = 600  # the user has ten minutes at the provider
 _RANDOM_BYTES = 32
@@ -20,19 +21,15 @@ VERIFIER_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvw
 MAX_STATE_CHARS = 128
 
 
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
 def random_token() -> str:
-    return _b64url(secrets.token_bytes(_RANDOM_BYTES))
+    return b64url(secrets.token_bytes(_RANDOM_BYTES))
 
 
 def pkce_challenge(verifier: str) -> str:
     """The S256 code_challenge of a verifier: BASE64URL(SHA256(ASCII(verifier)))."""
     if not 43 <= len(verifier) <= 128 or not set(verifier) <= VERIFIER_ALPHABET:
         raise ValueError("a PKCE verifier is 43-128 unreserved characters")
-    return _b64url(hashlib.sha256(verifier.encode("ascii")).digest())
+    return b64url(hashlib.sha256(verifier.encode("ascii")).digest())
 
 
 def hash_state(state: str) -> str:
