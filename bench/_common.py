@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import http.client
 import os
 import platform
 import statistics
 import sys
 import tempfile
+import threading
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -21,12 +24,14 @@ from tests.support import PROJECT_DIR, RunningCloud, free_port, free_udp_port, n
 __all__ = [
     "PROJECT_DIR",
     "RunningCloud",
+    "in_threads",
     "lambda_only_cloud",
     "machine",
     "migrated_database",
     "new_cloud",
     "percentile",
     "summary",
+    "timed_requests",
 ]
 
 
@@ -106,3 +111,40 @@ async def lambda_only_cloud(tmp: Path) -> LocalCloud:
     cloud = LocalCloud(config, progress=lambda _line: None)
     await cloud.start(gateway=False)
     return cloud
+
+
+def timed_requests(
+    port: int, method: str, path: str, n: int, body: bytes | str | None = None
+) -> list[float]:
+    """Latencies (ms) of `n` requests one after another on one keep-alive connection; each must
+    answer 200."""
+    conn = http.client.HTTPConnection("127.0.0.1", port)
+    headers = {"Content-Type": "application/json"} if body is not None else {}
+    samples = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        conn.request(method, path, body=body, headers=headers)
+        resp = conn.getresponse()
+        payload = resp.read()
+        samples.append((time.perf_counter() - t0) * 1000)
+        assert resp.status == 200, (resp.status, payload[:200])
+    conn.close()
+    return samples
+
+
+def in_threads(count: int, work: Callable[[], list[float]]) -> tuple[list[float], float]:
+    """`work` in `count` threads at once: all their samples, and samples per second overall."""
+    results: list[list[float]] = [[] for _ in range(count)]
+
+    def run(i: int) -> None:
+        results[i] = work()
+
+    workers = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    t0 = time.perf_counter()
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    elapsed = time.perf_counter() - t0
+    flat = [s for r in results for s in r]
+    return flat, len(flat) / elapsed

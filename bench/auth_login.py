@@ -9,32 +9,15 @@ Usage: python bench/auth_login.py [--requests N]
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import tempfile
 import time
 from pathlib import Path
 
-from _common import PROJECT_DIR, machine, new_cloud, percentile, summary
+from _common import PROJECT_DIR, machine, new_cloud, percentile, summary, timed_requests
 
 from eventstream.auth import passwords
 from tests.support import ADMIN_PASSWORD
-
-
-def logins(port: int, n: int) -> list[float]:
-    conn = http.client.HTTPConnection("127.0.0.1", port)
-    body = json.dumps({"username": "admin", "password": ADMIN_PASSWORD})
-    headers = {"Content-Type": "application/json"}
-    samples = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        conn.request("POST", "/auth/login", body=body, headers=headers)
-        resp = conn.getresponse()
-        payload = resp.read()
-        samples.append((time.perf_counter() - t0) * 1000)
-        assert resp.status == 200, (resp.status, payload[:200])
-    conn.close()
-    return samples
 
 
 def argon2_alone(n: int) -> list[float]:
@@ -56,8 +39,11 @@ def main() -> None:
         cloud = new_cloud(Path(tmp) / "state", [PROJECT_DIR / "template.yaml"])
         cloud.start()
         try:
-            logins(cloud.port, 20)  # warm-up: cold start, connection, key set
-            routed = logins(cloud.port, n)
+            body = json.dumps({"username": "admin", "password": ADMIN_PASSWORD})
+            timed_requests(
+                cloud.port, "POST", "/auth/login", 20, body
+            )  # warm-up: cold start, key set
+            routed = timed_requests(cloud.port, "POST", "/auth/login", n, body)
         finally:
             cloud.stop()
     params = (

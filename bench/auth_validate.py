@@ -12,44 +12,19 @@ import argparse
 import http.client
 import json
 import tempfile
-import threading
-import time
 from pathlib import Path
 
-from _common import PROJECT_DIR, machine, new_cloud, percentile, summary
+from _common import (
+    PROJECT_DIR,
+    in_threads,
+    machine,
+    new_cloud,
+    percentile,
+    summary,
+    timed_requests,
+)
 
 from tests.support import ADMIN_PASSWORD
-
-
-def timed(port: int, method: str, path: str, body: bytes | None, n: int) -> list[float]:
-    conn = http.client.HTTPConnection("127.0.0.1", port)
-    headers = {"Content-Type": "application/json"}
-    samples = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        conn.request(method, path, body=body, headers=headers)
-        resp = conn.getresponse()
-        payload = resp.read()
-        samples.append((time.perf_counter() - t0) * 1000)
-        assert resp.status == 200, (resp.status, payload[:200])
-    conn.close()
-    return samples
-
-
-def concurrent(port: int, body: bytes, threads: int, per_thread: int) -> tuple[list[float], float]:
-    results: list[list[float]] = [[] for _ in range(threads)]
-
-    def work(i: int) -> None:
-        results[i] = timed(port, "POST", "/auth/token/validate", body, per_thread)
-
-    workers = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
-    t0 = time.perf_counter()
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
-    flat = [s for r in results for s in r]
-    return flat, len(flat) / (time.perf_counter() - t0)
 
 
 def login(port: int) -> str:
@@ -68,11 +43,12 @@ def main() -> None:
         cloud.start()
         try:
             body = json.dumps({"token": login(cloud.port)}).encode()
-            timed(cloud.port, "POST", "/auth/token/validate", body, 100)  # warm-up
-            timed(cloud.port, "GET", "/.well-known/jwks.json", None, 100)
-            base = timed(cloud.port, "GET", "/.well-known/jwks.json", None, n)
-            c1 = timed(cloud.port, "POST", "/auth/token/validate", body, n)
-            c8, rps8 = concurrent(cloud.port, body, 8, n // 8)
+            port, validate = cloud.port, "/auth/token/validate"
+            timed_requests(port, "POST", validate, 100, body)  # warm-up
+            timed_requests(port, "GET", "/.well-known/jwks.json", 100)
+            base = timed_requests(port, "GET", "/.well-known/jwks.json", n)
+            c1 = timed_requests(port, "POST", validate, n, body)
+            c8, rps8 = in_threads(8, lambda: timed_requests(port, "POST", validate, n // 8, body))
         finally:
             cloud.stop()
     print(f"machine: {machine()}")

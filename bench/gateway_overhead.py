@@ -9,50 +9,25 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import http.client
 import json
 import os
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-from _common import PROJECT_DIR, machine, new_cloud, percentile, summary
+from _common import (
+    PROJECT_DIR,
+    in_threads,
+    machine,
+    new_cloud,
+    percentile,
+    summary,
+    timed_requests,
+)
 
 from localcloud.sampling import Sampler
 from tests.support import LambdaContext, function_module
-
-
-def through_gateway(port: int, n: int) -> list[float]:
-    conn = http.client.HTTPConnection("127.0.0.1", port)
-    samples = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        conn.request("GET", "/v1/health")
-        resp = conn.getresponse()
-        resp.read()
-        samples.append((time.perf_counter() - t0) * 1000)
-        assert resp.status == 200, resp.status
-    conn.close()
-    return samples
-
-
-def concurrent(port: int, threads: int, per_thread: int) -> tuple[list[float], float]:
-    results: list[list[float]] = [[] for _ in range(threads)]
-
-    def work(i: int) -> None:
-        results[i] = through_gateway(port, per_thread)
-
-    workers = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
-    t0 = time.perf_counter()
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
-    elapsed = time.perf_counter() - t0
-    flat = [s for r in results for s in r]
-    return flat, len(flat) / elapsed
 
 
 def loopback_round_trips(n: int) -> list[float]:
@@ -135,10 +110,11 @@ def main() -> None:
         cloud = new_cloud(Path(tmp) / "state", [PROJECT_DIR / "template.yaml"])
         cloud.start()
         try:
-            through_gateway(cloud.port, 50)  # warm-up: cold start, connection, secret cache
+            port = cloud.port
+            timed_requests(port, "GET", "/v1/health", 50)  # warm-up: cold start, secret cache
             base = in_process(n)
-            c1 = through_gateway(cloud.port, n)
-            c8, rps8 = concurrent(cloud.port, 8, n // 8)
+            c1 = timed_requests(port, "GET", "/v1/health", n)
+            c8, rps8 = in_threads(8, lambda: timed_requests(port, "GET", "/v1/health", n // 8))
         finally:
             cloud.stop()
     floor = loopback_round_trips(n)
