@@ -16,20 +16,12 @@ import random
 import socket
 from collections.abc import Iterable
 
+from eventstream.observability.trace_header import parse_trace_header
+
 log = logging.getLogger("eventstream_core.tracing")
 
 _HEADER = b'{"format": "json", "version": 1}\n'
 SEGMENT_NAME = "eventstream-core"
-
-
-def parse_trace_header(header: str) -> dict[str, str]:
-    """`Root=1-…;Parent=…;Sampled=1` as a dict (keys as written)."""
-    fields = {}
-    for part in header.split(";"):
-        key, sep, value = part.strip().partition("=")
-        if sep:
-            fields[key] = value
-    return fields
 
 
 class XRayEmitter:

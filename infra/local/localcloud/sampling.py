@@ -13,6 +13,8 @@ import time
 from collections.abc import Callable
 from typing import Literal
 
+from eventstream.observability.trace_header import parse_trace_header
+
 SamplingMode = Literal["default", "all"]
 MODES: tuple[SamplingMode, ...] = ("default", "all")
 RESERVOIR_PER_S = 1  # X-Ray's default rule
@@ -55,9 +57,7 @@ class Sampler:
 
 def decided(header: str | None) -> bool:
     """Whether a trace header already carries a sampling decision."""
-    return header is not None and any(
-        part.strip().startswith("Sampled=") for part in header.split(";")
-    )
+    return "Sampled" in parse_trace_header(header)
 
 
 def with_decision(header: str, sampler: Sampler | None) -> str:

@@ -13,7 +13,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from localcloud.runtime.tracing import new_segment_id, parse_trace_header
+from eventstream.observability.trace_header import parse_trace_header
+from localcloud.runtime.tracing import new_segment_id
 
 
 @dataclass

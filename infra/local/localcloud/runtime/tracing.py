@@ -15,19 +15,13 @@ import json
 import os
 import socket
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from localcloud.sampling import Sampler
+from eventstream.observability.trace_header import parse_trace_header
 from localcloud.xray_daemon import HEADER
 
-
-def parse_trace_header(header: str | None) -> dict[str, str]:
-    """`Root=1-...;Parent=...;Sampled=1` as a dict (keys as written)."""
-    fields = {}
-    for part in (header or "").split(";"):
-        key, sep, value = part.strip().partition("=")
-        if sep:
-            fields[key] = value
-    return fields
+if TYPE_CHECKING:
+    from localcloud.sampling import Sampler
 
 
 def new_trace_id(now: float) -> str:

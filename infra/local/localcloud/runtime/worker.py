@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from eventstream.observability.trace_header import parse_trace_header
 from localcloud.invoke import InvokeResult
 from localcloud.runtime.logs import LogRouter
 from localcloud.runtime.runtime_api import InitError, Invocation, RuntimeApi, error_document
@@ -189,13 +190,14 @@ class Worker:
         init_duration_ms: float | None,
         trace_header: str | None,
     ) -> None:
+        traced = self.fn.tracing_active
         done = Report(
             request_id=request_id,
             duration_ms=duration_ms,
             memory_size_mb=self.fn.memory_mb,
             max_memory_used_mb=self.max_memory_used_mb() if peak_mb is None else peak_mb,
             init_duration_ms=init_duration_ms,
-            trace_id=_trace_root(trace_header) if self.fn.tracing_active else None,
+            trace_id=parse_trace_header(trace_header).get("Root") if traced else None,
         )
         for message in (f"END RequestId: {request_id}", done.line()):
             lines.append(message)
@@ -308,15 +310,6 @@ def _proc_status_kb(pid: int, field: str) -> int:
         return int(status[start : status.index(b"kB", start)])
     except (OSError, ValueError):
         return 0
-
-
-def _trace_root(trace_header: str | None) -> str | None:
-    if not trace_header:
-        return None
-    for part in trace_header.split(";"):
-        if part.startswith("Root="):
-            return part[5:]
-    return None
 
 
 def _iso_now() -> str:

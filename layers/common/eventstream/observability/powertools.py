@@ -20,6 +20,8 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from eventstream.observability.trace_header import parse_trace_header
+
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger, Metrics, Tracer
 
@@ -62,7 +64,7 @@ def metrics() -> Metrics:
 
 def unsampled() -> bool:
     """Whether X-Ray decided not to sample this invocation (Lambda's `_X_AMZN_TRACE_ID`)."""
-    return "Sampled=0" in os.environ.get("_X_AMZN_TRACE_ID", "")
+    return parse_trace_header(os.environ.get("_X_AMZN_TRACE_ID")).get("Sampled") == "0"
 
 
 def observed(handler: Handler) -> Handler:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from localcloud.runtime.tracing import LambdaTrace, parse_trace_header, unsampled_header
+from eventstream.observability.trace_header import parse_trace_header
+from localcloud.runtime.tracing import LambdaTrace, unsampled_header
 from localcloud.sampling import Sampler
 
 
