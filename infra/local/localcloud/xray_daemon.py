@@ -151,7 +151,7 @@ def serve(endpoint_url: str, region: str, host: str, port: int, out: TextIO) -> 
             if client is None:
                 from localcloud.aws_endpoint import aws_client
 
-                client = aws_client("xray", endpoint_url, region)
+                client = aws_client("xray", endpoint_url, region, validate=False)
             for i in range(0, len(batch), BATCH_MAX):
                 chunk = batch[i : i + BATCH_MAX]
                 try:

@@ -89,8 +89,8 @@ def ship(endpoint_url: str, region: str, fd: int) -> None:
     from localcloud.aws_endpoint import aws_client
     from localcloud.runtime.emf import aggregate, metric_data
 
-    client = aws_client("logs", endpoint_url, region)
-    cloudwatch = aws_client("cloudwatch", endpoint_url, region)
+    client = aws_client("logs", endpoint_url, region, validate=False)
+    cloudwatch = aws_client("cloudwatch", endpoint_url, region, validate=False)
     known: set[tuple[str, str]] = set()
     batch: dict[tuple[str, str], list[dict[str, Any]]] = {}
     metrics: dict[str, list[dict[str, Any]]] = {}
@@ -110,6 +110,8 @@ def ship(endpoint_url: str, region: str, fd: int) -> None:
             *complete, pending = (pending + chunk).split(b"\n")
             for raw in complete:
                 group, stream, ts, message = json.loads(raw)
+                if not message:
+                    continue  # PutLogEvents refuses an empty event, and with it the batch
                 batch.setdefault((group, stream), []).append({"timestamp": ts, "message": message})
                 for namespace, data in metric_data(message, ts).items():
                     metrics.setdefault(namespace, []).extend(data)
