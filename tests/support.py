@@ -1,4 +1,5 @@
-"""Helpers the test suites share: free ports and a real `eventstream local up` in a subprocess."""
+"""Helpers the test suites share: free ports, polling, and a real `eventstream local up` in a
+subprocess."""
 
 from __future__ import annotations
 
@@ -10,15 +11,30 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
+from typing import TypeVar
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 FIXTURES = PROJECT_DIR / "tests" / "fixtures"
 EVENTSTREAM = str(Path(sys.executable).parent / "eventstream")
 # The first admin's password in every test cloud (the local cloud reads it on first start).
 ADMIN_PASSWORD = "test-admin-password-0123"
+T = TypeVar("T")
+
+
+def eventually(probe: Callable[[], T | None], timeout_s: float = 30.0) -> T:
+    """The probe's first truthy answer; log delivery and the X-Ray daemon batch for a moment."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = probe()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"nothing after {timeout_s} s from {probe}")
+        time.sleep(0.2)
 
 
 def function_module(name: str) -> ModuleType:

@@ -5,30 +5,16 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 
 from eventstream.events.core_client import CoreClient, Event
 from localcloud.aws_endpoint import aws_client
-from tests.support import EVENTSTREAM, PROJECT_DIR, RunningCloud, free_port, new_cloud
+from tests.support import EVENTSTREAM, PROJECT_DIR, RunningCloud, eventually, free_port, new_cloud
 
 HEALTH = "eventstream-dev-health"
-T = TypeVar("T")
-
-
-def eventually(probe: Callable[[], T | None], timeout_s: float = 30.0) -> T:
-    """The probe's first truthy answer; the log shipper and X-Ray daemon batch for a moment."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        found = probe()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"nothing after {timeout_s} s from {probe}")
-        time.sleep(0.2)
 
 
 def health_trace_id(api: httpx.Client) -> str:

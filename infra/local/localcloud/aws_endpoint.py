@@ -31,12 +31,13 @@ LOCAL_CREDENTIALS = {
 
 # `python -m moto.server ...` below request serving's priority, plus a thread that ends the
 # server when the read end of a pipe reaches EOF: the parent's end closes however the parent
-# dies (even SIGKILL), so no orphan.
+# dies (even SIGKILL), so no orphan; and the thread that stores function output in CloudWatch
+# Logs (localcloud.runtime.log_delivery) from a second pipe.
 _BOOTSTRAP = f"""\
 import functools, os, sys, threading
 from localcloud.priority import lower_priority
 lower_priority({AWS_ENDPOINT_NICENESS})
-watch_fd = int(sys.argv.pop(1))
+watch_fd, logs_fd, logs_region = int(sys.argv.pop(1)), int(sys.argv.pop(1)), sys.argv.pop(1)
 def watch():
     try:
         while os.read(watch_fd, 1):
@@ -44,6 +45,8 @@ def watch():
     finally:
         os._exit(0)
 threading.Thread(target=watch, daemon=True).start()
+from localcloud.runtime.log_delivery import deliver
+threading.Thread(target=deliver, args=(logs_fd, logs_region), daemon=True).start()
 import moto.backends
 # moto lists and stats its ~180 package folders twice per request to route it (moto 5.2): half
 # of its CPU per PutLogEvents or PutTraceSegments. The folders do not change while it runs.
@@ -61,13 +64,20 @@ class AwsEndpointError(Exception):
 
 class MotoServer(ServerProcess):
     def __init__(
-        self, host: str = "127.0.0.1", port: int = 4566, log_path: Path | None = None
+        self,
+        host: str = "127.0.0.1",
+        port: int = 4566,
+        log_path: Path | None = None,
+        region: str = "us-east-1",
     ) -> None:
         self.host = host
         self.port = int(port)
         self.log_path = log_path
+        self.region = region  # where function output written to `logs_fd` is stored
         self._proc: subprocess.Popen[bytes] | None = None
         self._watch_fd: int | None = None
+        # Write end of the pipe to the delivery thread: lines made by log_delivery.entry.
+        self.logs_fd: int | None = None
 
     def __repr__(self) -> str:
         return f"MotoServer({self.host!r}, {self.port})"
@@ -90,6 +100,7 @@ class MotoServer(ServerProcess):
             return
         self._check_port_free()
         read_fd, write_fd = os.pipe()
+        logs_read_fd, logs_write_fd = os.pipe()
         log_offset = 0
         if self.log_path is not None:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -98,22 +109,25 @@ class MotoServer(ServerProcess):
         try:
             with open(self.log_path or os.devnull, "ab") as log:
                 self._proc = subprocess.Popen(
-                    [sys.executable, "-c", _BOOTSTRAP, str(read_fd),
-                     "-H", self.host, "-p", str(self.port)],
+                    [sys.executable, "-c", _BOOTSTRAP, str(read_fd), str(logs_read_fd),
+                     self.region, "-H", self.host, "-p", str(self.port)],
                     stdin=subprocess.DEVNULL,
                     stdout=log,
                     stderr=subprocess.STDOUT,
-                    pass_fds=(read_fd,),
+                    pass_fds=(read_fd, logs_read_fd),
                     env=env,
                     # Ctrl-C in a terminal reaches the local cloud, which stops moto in order.
                     start_new_session=True,
                 )  # fmt: skip
         except BaseException:
             os.close(write_fd)
+            os.close(logs_write_fd)
             raise
         finally:
             os.close(read_fd)
+            os.close(logs_read_fd)
         self._watch_fd = write_fd
+        self.logs_fd = logs_write_fd
         try:
             self._wait_until_answering(timeout_s, log_offset)
         except BaseException:
@@ -123,10 +137,11 @@ class MotoServer(ServerProcess):
     def stop(self, timeout_s: float = 5.0) -> None:
         """Stop moto and reap it; kills it if it does not exit in time. Safe to call twice."""
         proc, self._proc = self._proc, None
-        if self._watch_fd is not None:
-            with contextlib.suppress(OSError):
-                os.close(self._watch_fd)
-            self._watch_fd = None
+        for fd in (self._watch_fd, self.logs_fd):
+            if fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self._watch_fd = self.logs_fd = None
         terminate(proc, timeout_s)
 
     def _check_port_free(self) -> None:
@@ -185,9 +200,9 @@ class MotoServer(ServerProcess):
 def aws_client(service: str, endpoint_url: str, region: str, *, validate: bool = True) -> Any:
     """A boto3 client for the local endpoint, with the fake keys and short timeouts.
 
-    `validate=False` skips botocore's client-side check of every field, for the telemetry
-    forwarders whose requests our own code builds: it was 37% of the log shipper's CPU (a
-    750-event PutLogEvents: 7.6 -> 4.8 ms), spent on the cores the requests need.
+    `validate=False` skips botocore's client-side check of every field, for the X-Ray daemon,
+    whose requests our own code builds: on a 750-event PutLogEvents it was 37% of the client's
+    CPU (7.6 -> 4.8 ms), spent on the cores the requests need.
     """
     import boto3  # here: ~150 ms, and only the local cloud's AWS side needs it
     from botocore.config import Config

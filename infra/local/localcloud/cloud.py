@@ -213,7 +213,9 @@ class LocalCloud:
 
     def _start_moto(self) -> str:
         cfg = self.config
-        self.moto = MotoServer(cfg.host, cfg.aws_port, log_path=cfg.state_dir / "moto.log")
+        self.moto = MotoServer(
+            cfg.host, cfg.aws_port, log_path=cfg.state_dir / "moto.log", region=cfg.region
+        )
         self.moto.start()
         self.progress(
             f"  aws          {self.moto.endpoint_url} (moto: Secrets Manager, Logs, X-Ray…)"
@@ -330,7 +332,9 @@ class LocalCloud:
         cfg = self.config
         assert self.spec is not None
         assert self.xray is not None
-        shipper = CloudWatchShipper(endpoint, cfg.region)
+        assert self.moto is not None
+        assert self.moto.logs_fd is not None
+        shipper = CloudWatchShipper(self.moto.logs_fd)
         await shipper.start()
         self.logs = LogRouter(shipper=shipper)
         aws = AwsContext(region=cfg.region, endpoint_url=endpoint, xray_daemon=self.xray.address)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 
-BACKGROUND_NICENESS = 19  # log shipper, X-Ray daemon: pure batch work
+BACKGROUND_NICENESS = 19  # the X-Ray daemon: pure batch work
 AWS_ENDPOINT_NICENESS = 10  # moto also answers calls a cold start waits for (the DB secret)
 
 

@@ -16,7 +16,7 @@ import selectors
 import socket
 import sys
 import time
-from typing import Any, TextIO
+from typing import TextIO
 
 from localcloud.priority import BACKGROUND_NICENESS, lower_priority
 
@@ -124,7 +124,11 @@ def serve(endpoint_url: str, region: str, host: str, port: int, out: TextIO) -> 
     sock.setblocking(False)
     print(f"ready {sock.getsockname()[1]}", file=out, flush=True)
 
-    client: Any = None
+    from localcloud.aws_endpoint import aws_client
+
+    # Made now, at low priority while the cloud starts: importing boto3 (~150 ms) on the first
+    # traced request would land on the requests right behind it.
+    client = aws_client("xray", endpoint_url, region, validate=False)
     counts = {"forwarded": 0, "failed": 0, "malformed": 0}
     batch: list[str] = []
     deadline = 0.0
@@ -148,10 +152,6 @@ def serve(endpoint_url: str, region: str, host: str, port: int, out: TextIO) -> 
             elif not os.read(sys.stdin.fileno(), 4096):
                 closing = True
         if batch and (closing or len(batch) >= BATCH_MAX or time.monotonic() >= deadline):
-            if client is None:
-                from localcloud.aws_endpoint import aws_client
-
-                client = aws_client("xray", endpoint_url, region, validate=False)
             for i in range(0, len(batch), BATCH_MAX):
                 chunk = batch[i : i + BATCH_MAX]
                 try:

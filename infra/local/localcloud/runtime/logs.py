@@ -7,135 +7,60 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import os
-import select
 import sys
 import time
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from localcloud.priority import BACKGROUND_NICENESS, lower_priority
+from localcloud.runtime.log_delivery import entry
 
 if TYPE_CHECKING:
     from localcloud.runtime.worker import Worker
 
-FLUSH_INTERVAL_S = 0.5
 FLUSH_DELAY_S = 0.05  # at most this late on the console, for lines outside an invocation
-METRIC_DATA_PER_CALL = 1000  # PutMetricData's limit on MetricData items
-SHIPPER_BUFFER_LIMIT = 16 << 20  # bytes queued for the shipper's pipe before lines are dropped
+SHIPPER_BUFFER_LIMIT = 16 << 20  # bytes queued for the delivery pipe before lines are dropped
 
 
 class CloudWatchShipper:
-    """Batches log events into CloudWatch Logs (moto locally) from a process of its own.
+    """Hands log lines to CloudWatch Logs: the pipe to moto's delivery thread (`log_delivery`).
 
-    boto3 builds and signs each PutLogEvents call in Python; done in the local cloud's process
-    it would hold the GIL for milliseconds at a time and show up in every request's p99. Here
-    the LogRouter hands over a loop turn's lines at once, written to the shipper's pipe without
-    blocking: no thread of ours competes with the gateway for the GIL.
+    The LogRouter gives it an invocation's lines at once, written without blocking: nothing of
+    ours competes with the gateway for the GIL, and a slow reader costs lines, never requests.
     """
 
-    def __init__(self, endpoint_url: str, region: str) -> None:
-        self.endpoint_url = endpoint_url
-        self.region = region
-        self._proc: asyncio.subprocess.Process | None = None
-        self.dropped = 0  # lines not shipped because the shipper fell behind or died
+    def __init__(self, fd: int) -> None:
+        self._fd = fd  # the write end; MotoServer owns and closes it
+        self._transport: asyncio.WriteTransport | None = None
+        self.dropped = 0  # lines not shipped because moto fell behind or is gone
 
     async def start(self) -> None:
-        self._proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "localcloud.runtime.logs",
-            self.endpoint_url,
-            self.region,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
+        pipe = open(self._fd, "wb", buffering=0, closefd=False)  # noqa: SIM115 (the transport's)
+        self._transport, _ = await asyncio.get_running_loop().connect_write_pipe(
+            asyncio.Protocol, pipe
         )
-
-    @staticmethod
-    def entry(group: str, stream: str, message: str) -> str:
-        """One log event as the shipper reads it: a JSON line."""
-        return json.dumps([group, stream, int(time.time() * 1000), message])
 
     def send(self, lines: list[str]) -> None:
         """Entries made by `entry`, in one non-blocking write."""
-        stdin = self._proc.stdin if self._proc else None
-        if stdin is None or stdin.is_closing():
+        transport = self._transport
+        if transport is None or transport.is_closing():
             self.dropped += len(lines)
             return
-        if stdin.transport.get_write_buffer_size() > SHIPPER_BUFFER_LIMIT:
+        if transport.get_write_buffer_size() > SHIPPER_BUFFER_LIMIT:
             self.dropped += len(lines)  # logs must never hold up requests or fill memory
             return
-        stdin.write(("\n".join(lines) + "\n").encode())
+        transport.write(("\n".join(lines) + "\n").encode())
 
     async def close(self, timeout_s: float = 3.0) -> None:
-        proc, self._proc = self._proc, None
-        if proc is None:
+        """Let what is buffered reach the pipe (at most `timeout_s`), then let go of it."""
+        transport, self._transport = self._transport, None
+        if transport is None:
             return
-        assert proc.stdin is not None
+        deadline = time.monotonic() + timeout_s
+        while transport.get_write_buffer_size() and not transport.is_closing():
+            if time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.01)
         with contextlib.suppress(OSError):
-            proc.stdin.close()
-            await asyncio.wait_for(proc.stdin.wait_closed(), timeout_s)
-        try:
-            await asyncio.wait_for(proc.wait(), timeout_s)
-        except TimeoutError:
-            proc.kill()
-            await proc.wait()
-
-
-def ship(endpoint_url: str, region: str, fd: int) -> None:
-    """The shipper process: JSON lines on `fd`, PutLogEvents (and PutMetricData for EMF lines)
-    every FLUSH_INTERVAL_S, until EOF."""
-    from localcloud.aws_endpoint import aws_client
-    from localcloud.runtime.emf import aggregate, metric_data
-
-    client = aws_client("logs", endpoint_url, region, validate=False)
-    cloudwatch = aws_client("cloudwatch", endpoint_url, region, validate=False)
-    known: set[tuple[str, str]] = set()
-    batch: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    metrics: dict[str, list[dict[str, Any]]] = {}
-    pending = b""  # a line not yet complete
-    done = False
-    while not done:
-        # Read what arrives until the flush is due: whole chunks, no thread or queue per line.
-        deadline = time.monotonic() + FLUSH_INTERVAL_S
-        while (left := deadline - time.monotonic()) > 0:
-            readable, _, _ = select.select([fd], [], [], left)
-            if not readable:
-                break
-            chunk = os.read(fd, 1 << 16)
-            if not chunk:
-                done = True
-                break
-            *complete, pending = (pending + chunk).split(b"\n")
-            for raw in complete:
-                group, stream, ts, message = json.loads(raw)
-                if not message:
-                    continue  # PutLogEvents refuses an empty event, and with it the batch
-                batch.setdefault((group, stream), []).append({"timestamp": ts, "message": message})
-                for namespace, data in metric_data(message, ts).items():
-                    metrics.setdefault(namespace, []).extend(data)
-        for (group, stream), events in batch.items():
-            with contextlib.suppress(Exception):  # logs must never take anything down
-                if (group, stream) not in known:
-                    _ensure(client, group, stream)
-                    known.add((group, stream))
-                client.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
-        batch.clear()
-        for namespace, data in metrics.items():
-            packed = aggregate(data)
-            for i in range(0, len(packed), METRIC_DATA_PER_CALL):
-                with contextlib.suppress(Exception):
-                    chunk_data = packed[i : i + METRIC_DATA_PER_CALL]
-                    cloudwatch.put_metric_data(Namespace=namespace, MetricData=chunk_data)
-        metrics.clear()
-
-
-def _ensure(client: Any, group: str, stream: str) -> None:
-    with contextlib.suppress(client.exceptions.ResourceAlreadyExistsException):
-        client.create_log_group(logGroupName=group)
-    with contextlib.suppress(client.exceptions.ResourceAlreadyExistsException):
-        client.create_log_stream(logGroupName=group, logStreamName=stream)
+            transport.close()
 
 
 class LogRouter:
@@ -161,8 +86,7 @@ class LogRouter:
             prefix = f"[{name}] "
             self._console_pending.append(prefix + message.replace("\n", "\n" + prefix) + "\n")
         if self.shipper is not None:
-            entry = self.shipper.entry(f"/aws/lambda/{name}", worker.log_stream, message)
-            self._shipper_pending.append(entry)
+            self._shipper_pending.append(entry(f"/aws/lambda/{name}", worker.log_stream, message))
         if self._flush_timer is None:
             self._flush_timer = asyncio.get_running_loop().call_later(FLUSH_DELAY_S, self.flush)
 
@@ -177,8 +101,3 @@ class LogRouter:
         lines, self._shipper_pending = self._shipper_pending, []
         if self.shipper is not None and lines:
             self.shipper.send(lines)
-
-
-if __name__ == "__main__":
-    lower_priority(BACKGROUND_NICENESS)
-    ship(sys.argv[1], sys.argv[2], sys.stdin.fileno())
