@@ -21,7 +21,7 @@ import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from _common import PROJECT_DIR, machine, new_cloud, percentile
+from _common import PROJECT_DIR, encode_request, machine, new_cloud, percentile, response_frame
 
 from tests.support import ADMIN_PASSWORD, free_port
 
@@ -46,17 +46,11 @@ class _Connection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self._buffer += data
-        end = self._buffer.find(b"\r\n\r\n")
-        if end < 0 or self._waiter is None:
+        if self._waiter is None or (frame := response_frame(self._buffer)) is None:
             return
-        head = bytes(self._buffer[:end]).decode("latin-1").split("\r\n")
-        fields = {k.strip().lower(): v.strip() for k, _, v in (h.partition(":") for h in head[1:])}
-        if "transfer-encoding" in fields:
-            raise RuntimeError("the load generator reads Content-Length answers only")
-        size = end + 4 + int(fields.get("content-length", "0"))
-        if len(self._buffer) >= size:
-            del self._buffer[:size]
-            self._waiter.set_result(int(head[0].split(" ", 2)[1]))
+        status, size = frame
+        del self._buffer[:size]
+        self._waiter.set_result(status)
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self._waiter is not None and not self._waiter.done():
@@ -75,14 +69,8 @@ def encode_requests(url: str, headers: list[dict[str, str]], total: int) -> list
     out = []
     for i in range(total):
         body = json.dumps({"topic": f"bench/t{i % 16}", "payload": {"i": i, "pad": "x" * 64}})
-        lines = [
-            f"POST {parts.path} HTTP/1.1",
-            f"Host: {parts.netloc}",
-            "Content-Type: application/json",
-            f"Content-Length: {len(body)}",
-            *(f"{k}: {v}" for k, v in headers[i % len(headers)].items()),
-        ]
-        out.append(("\r\n".join(lines) + "\r\n\r\n" + body).encode())
+        caller = headers[i % len(headers)]
+        out.append(encode_request("POST", parts.netloc, parts.path, body, caller))
     return out
 
 
