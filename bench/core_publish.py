@@ -10,13 +10,13 @@ Usage: python bench/core_publish.py [--events N] [--batch B] [--inflight F] [--w
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
-import threading
 import time
 import uuid
 
-from _common import machine, migrated_database, percentile
+from _common import in_threads, machine, migrated_database, percentile
 
 from eventstream.db.connection import connect
 from eventstream.db.credentials import DbCredentials
@@ -76,25 +76,21 @@ def singles(client: CoreClient, n: int, window: int) -> tuple[float, list[float]
 def batches(address: str, n: int, batch: int, inflight: int) -> tuple[float, list[float]]:
     """`inflight` client threads, each sending batch frames one after another."""
     per_thread = n // inflight
-    latencies: list[list[float]] = [[] for _ in range(inflight)]
+    thread_numbers = itertools.count()
 
-    def work(t: int) -> None:
+    def work() -> list[float]:
+        t = next(thread_numbers)  # each thread its own topic
         client = CoreClient(address)
+        latencies = []
         for start in range(0, per_thread, batch):
             events = [Event(f"bench/batch-{t}", payload(start + i)) for i in range(batch)]
             results = client.publish_batch(events, producer="bench")
-            latencies[t].append(results[0].latency_ms)
+            latencies.append(results[0].latency_ms)
         client.close()
+        return latencies
 
-    threads = [threading.Thread(target=work, args=(t,)) for t in range(inflight)]
-    t0 = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - t0
-    flat = [s for per in latencies for s in per]
-    return len(flat) * batch / elapsed, flat
+    flat, batches_per_s = in_threads(inflight, work)
+    return batches_per_s * batch, flat
 
 
 def line(name: str, rate: float, samples: list[float]) -> str:

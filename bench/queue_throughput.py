@@ -77,9 +77,8 @@ def single_stdlib_priority(total: int) -> float:
     return total / (time.perf_counter() - start)
 
 
-def single_stdlib_queue(total: int) -> float:
-    q: queue.Queue = queue.Queue(CAPACITY)
-    put, get = q.put_nowait, q.get_nowait
+def single_fifo(put: Callable[[int], object], get: Callable[[], object], total: int) -> float:
+    """A FIFO baseline: the queue's own bound methods, called exactly as the C queue's are."""
     start = time.perf_counter()
     for base in range(0, total, BATCH):
         for i in range(base, base + BATCH):
@@ -87,31 +86,22 @@ def single_stdlib_queue(total: int) -> float:
         for _ in range(BATCH):
             get()
     return total / (time.perf_counter() - start)
+
+
+def single_stdlib_queue(total: int) -> float:
+    q: queue.Queue = queue.Queue(CAPACITY)
+    return single_fifo(q.put_nowait, q.get_nowait, total)
 
 
 def single_deque(total: int) -> float:
     # No lock, no bound, no priority: the cheapest container Python has, not a queue.
     q: collections.deque = collections.deque()
-    append, popleft = q.append, q.popleft
-    start = time.perf_counter()
-    for base in range(0, total, BATCH):
-        for i in range(base, base + BATCH):
-            append(i)
-        for _ in range(BATCH):
-            popleft()
-    return total / (time.perf_counter() - start)
+    return single_fifo(q.append, q.popleft, total)
 
 
 def single_stdlib_simple(total: int) -> float:
     q: queue.SimpleQueue = queue.SimpleQueue()
-    put, get = q.put, q.get_nowait
-    start = time.perf_counter()
-    for base in range(0, total, BATCH):
-        for i in range(base, base + BATCH):
-            put(i)
-        for _ in range(BATCH):
-            get()
-    return total / (time.perf_counter() - start)
+    return single_fifo(q.put, q.get_nowait, total)
 
 
 # ---- one thread: latency of one push (the queue emptied between batches, untimed) ---------------
