@@ -21,7 +21,6 @@ carry 256 random bits, so a fast hash is enough: there is nothing to brute-force
 
 from __future__ import annotations
 
-import base64
 import binascii
 import hashlib
 import hmac
@@ -55,6 +54,7 @@ REASONS = frozenset(
 )
 REQUIRED_CLAIMS = ("iss", "aud", "sub", "exp", "iat", "jti", "roles")
 MAX_TOKEN_CHARS = 8192  # far above ours; bounds the work an attacker can make us do
+_PADDING, _HASH = PKCS1v15(), SHA256()  # stateless descriptors: made once, not per token
 
 REFRESH_TOKEN_PREFIX = "esr_"  # noqa: S105 -- a public marker, not a secret
 API_KEY_PREFIX = "esk_"
@@ -115,7 +115,7 @@ def issue_access_token(
     # function's cold start, for one RSA signature.
     header = {"alg": ALG, "kid": key.kid, "typ": "JWT"}
     signing_input = f"{b64url(_compact_json(header))}.{b64url(_compact_json(payload))}"
-    signature = key.private_key.sign(signing_input.encode("ascii"), PKCS1v15(), SHA256())
+    signature = key.private_key.sign(signing_input.encode("ascii"), _PADDING, _HASH)
     return IssuedToken(token=f"{signing_input}.{b64url(signature)}", jti=jti, expires_at=exp)
 
 
@@ -139,19 +139,41 @@ def _segment(text: str) -> bytes:
     if len(text) % 4 == 1 or not _SEGMENT_RE.fullmatch(text):
         raise TokenError("malformed")
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        # The regex has checked the alphabet, so a2b_base64 directly (str.replace is ~1 µs
+        # faster here than urlsafe_b64decode's translate, ~5 µs faster than str.translate).
+        standard = text.replace("-", "+").replace("_", "/")
+        return binascii.a2b_base64(standard + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError):
         raise TokenError("malformed") from None
 
 
+_decode_json = json.JSONDecoder().decode  # json.loads on bytes also sniffs the encoding
+
+
 def _json_object(data: bytes) -> dict[str, Any]:
     try:
-        value = json.loads(data)
+        value = _decode_json(data.decode())
     except (ValueError, UnicodeDecodeError):
         raise TokenError("malformed") from None
     if not isinstance(value, dict):
         raise TokenError("malformed")
     return value
+
+
+# Every token a key signs has the same header segment, so its parse is kept: only a segment
+# that parsed, and a few of them, so no token can make the cache grow.
+_HEADERS: dict[str, dict[str, Any]] = {}
+_HEADERS_KEPT = 16
+
+
+def _header(segment: str) -> dict[str, Any]:
+    header = _HEADERS.get(segment)
+    if header is None:
+        header = _json_object(_segment(segment))
+        if len(_HEADERS) >= _HEADERS_KEPT:
+            _HEADERS.clear()
+        _HEADERS[segment] = header
+    return header
 
 
 def verify_access_token(
@@ -174,7 +196,7 @@ def verify_access_token(
     parts = token.split(".")
     if len(parts) != 3:
         raise TokenError("malformed")
-    header = _json_object(_segment(parts[0]))
+    header = _header(parts[0])
     # Decided on the header alone, before any key is chosen or used.
     if header.get("alg") != ALG:
         raise TokenError("unsupported_algorithm")
@@ -190,7 +212,7 @@ def verify_access_token(
         raise TypeError(f"verification key {kid} is {type(key).__name__}, not RSAPublicKey")
     signature = _segment(parts[2])
     try:
-        key.verify(signature, f"{parts[0]}.{parts[1]}".encode("ascii"), PKCS1v15(), SHA256())
+        key.verify(signature, f"{parts[0]}.{parts[1]}".encode("ascii"), _PADDING, _HASH)
     except InvalidSignature:
         raise TokenError("bad_signature") from None
     payload = _json_object(_segment(parts[1]))

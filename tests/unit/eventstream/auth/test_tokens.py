@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 
-from eventstream.auth import keys
+from eventstream.auth import keys, tokens
 from eventstream.auth.tokens import (
     REASONS,
     Claims,
@@ -340,6 +340,28 @@ def test_a_header_without_kid_or_with_crit_is_malformed(
     assert reason(f"{segment({'alg': 'RS256'})}.{body}.{sig}", public_keys) == "malformed"
     crit = sign(signer, good_claims(), crit=["exp"])
     assert reason(crit, public_keys) == "malformed"
+
+
+def test_parsed_headers_are_kept_for_few_segments_and_only_when_they_parse(
+    signer: keys.SigningKey, public_keys: dict[str, RSAPublicKey]
+) -> None:
+    _, body, sig = issue(signer).split(".")
+    for i in range(100):  # a caller inventing headers cannot grow the cache
+        head = segment({"alg": "RS256", "kid": f"kid-{i}"})
+        assert reason(f"{head}.{body}.{sig}", public_keys) == "unknown_kid"
+    assert len(tokens._HEADERS) <= tokens._HEADERS_KEPT
+    not_json = b64(b"{not json")
+    for _ in range(2):
+        assert reason(f"{not_json}.{body}.{sig}", public_keys) == "malformed"
+    assert not_json not in tokens._HEADERS
+    # A kept header still goes through the signature, which covers the segment it was read from.
+    good = issue(signer)
+    verify_access_token(good, public_keys, issuer=ISS, audience=AUD, now=NOW)
+    head, _, _ = good.split(".")
+    assert head in tokens._HEADERS
+    claims = json.loads(unb64(body))
+    claims["roles"] = ["admin"]
+    assert reason(f"{head}.{segment(claims)}.{sig}", public_keys) == "bad_signature"
 
 
 def test_a_token_error_only_takes_documented_reasons() -> None:
