@@ -23,9 +23,11 @@ from tests.support import PROJECT_DIR, RunningCloud, free_port, free_udp_port, n
 
 __all__ = [
     "PROJECT_DIR",
+    "KeepAliveClient",
     "RunningCloud",
     "encode_request",
     "in_threads",
+    "interleaved",
     "lambda_only_cloud",
     "machine",
     "migrated_database",
@@ -151,16 +153,20 @@ def response_frame(buffer: bytes | bytearray) -> tuple[int, int] | None:
     return int(head[0].split(" ", 2)[1]), size
 
 
-def timed_requests(
-    port: int, method: str, path: str, n: int, body: bytes | str | None = None
-) -> list[float]:
-    """Latencies (ms) of `n` requests one after another on one keep-alive connection; each must
-    answer 200. The request is encoded once, before the clock starts."""
-    request = encode_request(method, f"127.0.0.1:{port}", path, body)
-    buffer = bytearray()
-    samples = []
-    with socket.create_connection(("127.0.0.1", port)) as sock:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+class KeepAliveClient:
+    """One keep-alive connection, kept across calls; requests encoded before the clock starts."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.sock = socket.create_connection(("127.0.0.1", port))
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._buffer = bytearray()
+
+    def timed(self, method: str, path: str, n: int, body: bytes | str | None = None) -> list[float]:
+        """Latencies (ms) of `n` requests one after another; each must answer 200."""
+        request = encode_request(method, f"127.0.0.1:{self.port}", path, body)
+        buffer, sock = self._buffer, self.sock
+        samples = []
         for _ in range(n):
             t0 = time.perf_counter()
             sock.sendall(request)
@@ -173,7 +179,33 @@ def timed_requests(
             status, size = frame
             assert status == 200, (status, bytes(buffer[:size])[-200:])
             del buffer[:size]
-    return samples
+        return samples
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def timed_requests(
+    port: int, method: str, path: str, n: int, body: bytes | str | None = None
+) -> list[float]:
+    """Latencies (ms) of `n` requests on one new keep-alive connection; each must answer 200."""
+    client = KeepAliveClient(port)
+    try:
+        return client.timed(method, path, n, body)
+    finally:
+        client.close()
+
+
+def interleaved(n: int, block: int, *series: Callable[[int], list[float]]) -> list[list[float]]:
+    """`n` samples of each series, taken `block` at a time in turn. The VM's speed drifts from
+    second to second; a baseline measured before or after what it is compared with would see
+    another machine."""
+    out: list[list[float]] = [[] for _ in series]
+    while len(out[0]) < n:
+        k = min(block, n - len(out[0]))
+        for samples, take in zip(out, series, strict=True):
+            samples.extend(take(k))
+    return out
 
 
 def in_threads(count: int, work: Callable[[], list[float]]) -> tuple[list[float], float]:

@@ -16,7 +16,9 @@ from pathlib import Path
 
 from _common import (
     PROJECT_DIR,
+    KeepAliveClient,
     in_threads,
+    interleaved,
     machine,
     new_cloud,
     percentile,
@@ -46,8 +48,14 @@ def main() -> None:
             port, validate = cloud.port, "/auth/token/validate"
             timed_requests(port, "POST", validate, 100, body)  # warm-up
             timed_requests(port, "GET", "/.well-known/jwks.json", 100)
-            base = timed_requests(port, "GET", "/.well-known/jwks.json", n)
-            c1 = timed_requests(port, "POST", validate, n, body)
+            client = KeepAliveClient(port)
+            base, c1 = interleaved(
+                n,
+                100,
+                lambda k: client.timed("GET", "/.well-known/jwks.json", k),
+                lambda k: client.timed("POST", validate, k, body),
+            )
+            client.close()
             c8, rps8 = in_threads(8, lambda: timed_requests(port, "POST", validate, n // 8, body))
         finally:
             cloud.stop()

@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from _common import (
     PROJECT_DIR,
+    KeepAliveClient,
     in_threads,
+    interleaved,
     machine,
     new_cloud,
     percentile,
@@ -75,30 +79,37 @@ def worker_environment(function_dir: str) -> dict[str, str]:
     raise RuntimeError(f"no running worker for functions/{function_dir}")
 
 
-def in_process(n: int) -> list[float]:
+def in_process() -> Callable[[int], list[float]]:
     """The baseline: the very handler, imported here and called directly with the worker's
     environment (so Powertools logs, traces and flushes metrics as it does there), traced when
-    the local cloud's default sampling would trace the request."""
+    the local cloud's default sampling would trace the request. Returns: take k samples."""
     os.environ.update(worker_environment("functions/health"))
     sys.path.insert(0, str(PROJECT_DIR / "layers" / "common"))
     event = json.loads((PROJECT_DIR / "events" / "health_get.json").read_text())
     context = LambdaContext(function_name=os.environ["AWS_LAMBDA_FUNCTION_NAME"])
-    # Powertools writes a log line and an EMF line per call, as the worker does to its pipe.
-    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+    sink = open(os.devnull, "w")  # noqa: SIM115 (open for the whole run)
+    with contextlib.redirect_stdout(sink):
         module = function_module("health")
         module.handler(event, context)  # warm: connection and secret cached, as in a warm worker
+    sampler = Sampler()
+    calls = itertools.count()
+
+    def take(k: int) -> list[float]:
         samples = []
-        sampler = Sampler()
-        for i in range(n):
-            sampled = int(sampler.sample())
-            os.environ["_X_AMZN_TRACE_ID"] = (
-                f"Root=1-{int(time.time()):08x}-{i:024x};Sampled={sampled}"
-            )
-            t0 = time.perf_counter()
-            resp = module.handler(event, context)
-            samples.append((time.perf_counter() - t0) * 1000)
-            assert resp["statusCode"] == 200
-    return samples
+        # Powertools writes a log line and an EMF line per call, as the worker does to its pipe.
+        with contextlib.redirect_stdout(sink):
+            for _ in range(k):
+                sampled = int(sampler.sample())
+                os.environ["_X_AMZN_TRACE_ID"] = (
+                    f"Root=1-{int(time.time()):08x}-{next(calls):024x};Sampled={sampled}"
+                )
+                t0 = time.perf_counter()
+                resp = module.handler(event, context)
+                samples.append((time.perf_counter() - t0) * 1000)
+                assert resp["statusCode"] == 200
+        return samples
+
+    return take
 
 
 def main() -> None:
@@ -112,8 +123,11 @@ def main() -> None:
         try:
             port = cloud.port
             timed_requests(port, "GET", "/v1/health", 50)  # warm-up: cold start, secret cache
-            base = in_process(n)
-            c1 = timed_requests(port, "GET", "/v1/health", n)
+            client = KeepAliveClient(port)
+            base, c1 = interleaved(
+                n, 100, in_process(), lambda k: client.timed("GET", "/v1/health", k)
+            )
+            client.close()
             c8, rps8 = in_threads(8, lambda: timed_requests(port, "GET", "/v1/health", n // 8))
         finally:
             cloud.stop()

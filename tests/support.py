@@ -17,6 +17,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import TypeVar
 
+from localcloud.ports import free_ports
+
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 FIXTURES = PROJECT_DIR / "tests" / "fixtures"
 EVENTSTREAM = str(Path(sys.executable).parent / "eventstream")
@@ -62,15 +64,11 @@ class LambdaContext:
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return free_ports(1)[0]
 
 
 def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return free_ports(1, kind=socket.SOCK_DGRAM)[0]
 
 
 @dataclass

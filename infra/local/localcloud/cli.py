@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from localcloud import operator
+from localcloud.ports import free_ports
 from localcloud.sampling import MODES
 
 PROJECT_DIR = Path(__file__).resolve().parents[3]
@@ -35,12 +36,6 @@ def _sampling_mode(value: str) -> str:
     if value not in MODES:
         raise argparse.ArgumentTypeError(f"choose one of {', '.join(MODES)}, not {value!r}")
     return value
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -254,8 +249,10 @@ def _invoke_running(lambda_url: str, function: str, event: bytes) -> int:
 async def _invoke_standalone(args: argparse.Namespace, event: bytes) -> int:
     from localcloud.cloud import LocalCloud
 
+    lambda_port, aws_port = free_ports(2)
+    (xray_port,) = free_ports(1, kind=socket.SOCK_DGRAM)
     config = _config(
-        args, lambda_port=_free_port(), aws_port=_free_port(), xray_port=_free_port(), core_port=0
+        args, lambda_port=lambda_port, aws_port=aws_port, xray_port=xray_port, core_port=0
     )
     cloud = LocalCloud(config, progress=lambda line: print(line, file=sys.stderr))
     await cloud.start(gateway=False)

@@ -18,8 +18,9 @@ from aiohttp import web
 
 from localcloud import bootstrap
 from localcloud.aws_endpoint import MotoServer, seed_secret
-from localcloud.core_nodes import CoreNodes, CoreNodesError, free_ports
+from localcloud.core_nodes import CoreNodes, CoreNodesError
 from localcloud.gateway.server import GatewayServer
+from localcloud.ports import free_ports
 from localcloud.postgres import EmbeddedPostgres, credentials_from_database_url
 from localcloud.prometheus import (
     PrometheusError,
