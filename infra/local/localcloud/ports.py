@@ -49,6 +49,7 @@ def free_ports(
     a cloud then failed to start with "port ... is in use".
     """
     high = _ephemeral_low()
+    family = socket.getaddrinfo(host, 0, type=kind)[0][0]  # IPv6 hosts too
     ports: list[int] = []
     for _ in range(1000 * count):
         if len(ports) == count:
@@ -59,7 +60,7 @@ def free_ports(
             port = random.randrange(PORTS_FROM, high)  # noqa: S311 (a port, not a secret)
             if port in _handed_out:
                 continue
-        with socket.socket(socket.AF_INET, kind) as s:
+        with socket.socket(family, kind) as s:
             try:
                 s.bind((host, port))
             except OSError:
