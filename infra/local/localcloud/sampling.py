@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Literal
 
 from eventstream.observability.trace_header import parse_trace_header
@@ -60,8 +60,18 @@ def decided(header: str | None) -> bool:
     return "Sampled" in parse_trace_header(header)
 
 
+def is_sampled(fields: Mapping[str, str], sampler: Sampler | None) -> bool:
+    """The decision for a parsed trace header: the caller's `Sampled=`, else the sampler's (no
+    sampler: sampled). The gateway and the Lambda service both decide this way."""
+    decision = fields.get("Sampled")
+    if decision is None:
+        return sampler.sample() if sampler is not None else True
+    return decision != "0"
+
+
 def with_decision(header: str, sampler: Sampler | None) -> str:
     """`header` as passed on: its own decision, or the sampler's (none: sampled) appended."""
-    if decided(header):
+    fields = parse_trace_header(header)
+    if "Sampled" in fields:
         return header
-    return f"{header};Sampled={int(sampler.sample() if sampler else True)}"
+    return f"{header};Sampled={int(is_sampled(fields, sampler))}"

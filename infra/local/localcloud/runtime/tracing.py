@@ -15,13 +15,10 @@ import json
 import os
 import socket
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from eventstream.observability.trace_header import parse_trace_header
+from localcloud.sampling import Sampler, is_sampled
 from localcloud.xray_daemon import HEADER
-
-if TYPE_CHECKING:
-    from localcloud.sampling import Sampler
 
 
 def new_trace_id(now: float) -> str:
@@ -53,10 +50,7 @@ class LambdaTrace:
         """The invocation's trace, or None when it is not sampled: by the caller's decision, or
         by `sampler` when the caller made none (no sampler: every such invocation is)."""
         fields = parse_trace_header(trace_header)
-        sampled = fields.get("Sampled")
-        if sampled is None and sampler is not None:
-            sampled = "1" if sampler.sample() else "0"
-        if sampled == "0":
+        if not is_sampled(fields, sampler):
             return None
         return cls(
             trace_id=fields.get("Root") or new_trace_id(now),
