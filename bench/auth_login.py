@@ -40,9 +40,8 @@ def main() -> None:
         cloud.start()
         try:
             body = json.dumps({"username": "admin", "password": ADMIN_PASSWORD})
-            timed_requests(
-                cloud.port, "POST", "/auth/login", 20, body
-            )  # warm-up: cold start, key set
+            # Warm-up: the cold start, the key set.
+            timed_requests(cloud.port, "POST", "/auth/login", 20, body)
             routed = timed_requests(cloud.port, "POST", "/auth/login", n, body)
         finally:
             cloud.stop()

@@ -50,16 +50,12 @@ def free_ports(
     """
     high = _ephemeral_low()
     family = socket.getaddrinfo(host, 0, type=kind)[0][0]  # IPv6 hosts too
+    odd_range = high <= PORTS_FROM + 1000  # then the kernel's pick after all
     ports: list[int] = []
     for _ in range(1000 * count):
-        if len(ports) == count:
-            return ports
-        if high <= PORTS_FROM + 1000:  # an odd range: take the kernel's pick after all
-            port = 0
-        else:
-            port = random.randrange(PORTS_FROM, high)  # noqa: S311 (a port, not a secret)
-            if port in _handed_out:
-                continue
+        port = 0 if odd_range else random.randrange(PORTS_FROM, high)  # noqa: S311 (not a secret)
+        if port in _handed_out:
+            continue
         with socket.socket(family, kind) as s:
             try:
                 s.bind((host, port))
@@ -68,6 +64,6 @@ def free_ports(
             port = int(s.getsockname()[1])
         _handed_out.add(port)
         ports.append(port)
-    if len(ports) == count:
-        return ports
+        if len(ports) == count:
+            return ports
     raise OSError(f"no {count} free ports on {host} between {PORTS_FROM} and {high}")
