@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from eventstream.events.ids import EventIdGenerator
+from eventstream.events.ids import PREFIX, EventIdGenerator
 from eventstream.events.store import NewEvent
 from eventstream.protocol import FrameError, NackCode
 from eventstream.topics import TopicError, validate_topic
@@ -42,15 +42,19 @@ def new_event(
     idempotency_key: str,
     producer: str,
     trace_header: str,
+    event_id: str = "",
 ) -> NewEvent:
-    """Validate one event and give it its id and ingest time (the codec checked sizes already)."""
+    """Validate one event and give it its ingest time, and its id unless the client chose one.
+
+    The codec checked sizes, and that a chosen id is a ULID.
+    """
     try:
         validate_topic(topic)
     except TopicError as e:
         raise FrameError(NackCode.INVALID, str(e), request_id) from None
     text = check_payload(payload, request_id)
     return NewEvent(
-        ids.new(now_ns // 1_000_000),
+        PREFIX + event_id if event_id else ids.new(now_ns // 1_000_000),
         topic,
         text,
         priority,

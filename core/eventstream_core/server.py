@@ -33,6 +33,7 @@ from eventstream.protocol import (
     encode_stats_reply,
 )
 from eventstream.protocol.codec import decode_publish
+from eventstream.protocol.constants import KNOWN_FLAGS
 from eventstream_core.config import CoreConfig
 from eventstream_core.ingest import new_event
 from eventstream_core.stats import NodeStats
@@ -182,20 +183,22 @@ class CoreNode:
     def handle(
         self, conn: CoreConnection, version: int, ftype: int, flags: int, rid: int, body: bytes
     ) -> None:
-        if ftype == FrameType.PUBLISH and version == 1 and not flags:
+        if ftype == FrameType.PUBLISH and version == 1 and not flags & ~KNOWN_FLAGS:
             # The hot path skips the generic dispatcher.
-            m = decode_publish(rid, body)
+            m = decode_publish(rid, body, flags)
             self._enqueue(
                 conn,
                 rid,
-                [(m.topic, m.payload, m.priority, m.idempotency_key)],
+                [(m.topic, m.payload, m.priority, m.idempotency_key, m.event_id)],
                 m.producer,
                 m.trace_header,
             )
             return
         msg = decode_body(version, ftype, flags, rid, body)
         if isinstance(msg, PublishBatch):
-            entries = [(e.topic, e.payload, e.priority, e.idempotency_key) for e in msg.entries]
+            entries = [
+                (e.topic, e.payload, e.priority, e.idempotency_key, e.event_id) for e in msg.entries
+            ]
             self._enqueue(conn, rid, entries, msg.producer, msg.trace_header)
         elif ftype == FrameType.STATS:
             conn.send(encode_stats_reply(rid, self.snapshot()))
@@ -210,7 +213,7 @@ class CoreNode:
         self,
         conn: CoreConnection,
         rid: int,
-        entries: Sequence[tuple[str, bytes, int, str]],
+        entries: Sequence[tuple[str, bytes, int, str, str]],
         producer: str,
         trace: str,
     ) -> None:
@@ -221,10 +224,10 @@ class CoreNode:
         reply = Reply(conn, rid, len(entries))
         items: list[tuple[int, QueueItem]] = []
         size = 0
-        for i, (topic, payload, priority, key) in enumerate(entries):
+        for i, (topic, payload, priority, key, event_id) in enumerate(entries):
             try:
                 event = new_event(
-                    self.ids, now_ns, rid, topic, payload, priority, key, producer, trace
+                    self.ids, now_ns, rid, topic, payload, priority, key, producer, trace, event_id
                 )
             except FrameError as e:
                 if len(entries) > 1:

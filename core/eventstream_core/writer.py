@@ -176,7 +176,7 @@ class Writer(threading.Thread):
         for event in events:
             conn.run("SAVEPOINT one_event")
             try:
-                outcomes.append(insert_events(conn, [event], self.node_id)[0])
+                outcomes.append(insert_events(conn, [event], self.node_id, resends=True)[0])
                 conn.run("RELEASE SAVEPOINT one_event")
             except DatabaseError as e:
                 if not (sqlstate(e) or "").startswith(_EVENT_FAULT_CLASSES):

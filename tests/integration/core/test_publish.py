@@ -8,8 +8,10 @@ import pytest
 
 from eventstream.db.credentials import DbCredentials
 from eventstream.events.core_client import CoreClient, CoreRejected, Event
-from eventstream.protocol import NackCode
+from eventstream.events.ids import new_ulids
+from eventstream.protocol import BatchEntry, NackCode, encode_publish, encode_publish_batch
 from tests.integration.core.conftest import query
+from tests.integration.core.wire import RawConnection
 
 TRACE = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
 
@@ -45,7 +47,60 @@ def test_an_acked_event_is_in_postgres_as_sent(
         "core-0",
     )
     assert created_us == int(result.created_at.timestamp() * 1_000_000)
-    assert key  # the client gave the event a key of its own, so a retry cannot duplicate it
+    # No key of the caller's, and none made up: a retry is known by the id the client chose.
+    assert key is None
+
+
+def _raw_batch(rid: int, events: list[tuple[str, str]], key: str = "") -> bytes:
+    """A batch frame of (topic, ULID) events with payload {"rid": rid}, as a client resends it."""
+    payload = json.dumps({"rid": rid}).encode()
+    entries = [BatchEntry(topic, payload, 5, key, ulid) for topic, ulid in events]
+    return encode_publish_batch(rid, entries, "resender")
+
+
+def test_a_resent_event_is_known_by_its_id_and_stored_once(
+    start_core, core_database: DbCredentials
+) -> None:
+    conn = RawConnection(start_core(1).addresses)
+    a, b, c, d = new_ulids(4)
+    conn.send(_raw_batch(1, [("r/x", a), ("r/x", b)]))
+    (first,) = conn.receive(1)
+    assert [e.event_id for e in first.entries] == ["evt_" + a, "evt_" + b]
+    assert not any(e.duplicate for e in first.entries)
+    # Its ack was lost: the client sends it again, with a new event beside it, and a repeat of
+    # that new event inside the same batch (sent twice before the first ack came back).
+    conn.send(_raw_batch(2, [("r/x", b), ("r/x", c), ("r/y", a), ("r/x", c)]))
+    (again,) = conn.receive(1)
+    assert [(e.event_id, e.duplicate) for e in again.entries] == [
+        ("evt_" + b, True),
+        ("evt_" + c, False),
+        ("evt_" + a, True),
+        ("evt_" + c, True),
+    ]
+    assert again.entries[0].created_at_us == first.entries[1].created_at_us
+    assert again.entries[3].created_at_us == again.entries[1].created_at_us
+    # A single PUBLISH resent, and one with a caller's key as well.
+    conn.send(
+        encode_publish(3, "r/x", b"3", event_id=a)
+        + encode_publish(4, "r/z", b"4", 5, "k", "p", event_id=d)
+    )
+    conn.send(encode_publish(5, "r/z", b"5", 5, "k", "p", event_id=d))
+    replies = {m.request_id: m for m in conn.receive(3)}
+    assert (replies[3].entries[0].event_id, replies[3].entries[0].duplicate) == ("evt_" + a, True)
+    assert replies[4].entries[0].event_id == replies[5].entries[0].event_id == "evt_" + d
+    conn.close()
+    rows = query(core_database, "SELECT id, topic, payload->>'rid' FROM events ORDER BY seq")
+    assert rows == [
+        ["evt_" + a, "r/x", "1"],
+        ["evt_" + b, "r/x", "1"],
+        ["evt_" + c, "r/x", "2"],
+        ["evt_" + d, "r/z", None],
+    ]
+    # Counted once each, in the node's stats and the per-topic counts.
+    assert query(core_database, "SELECT topic, event_count FROM topic_stats ORDER BY 1") == [
+        ["r/x", 3],
+        ["r/z", 1],
+    ]
 
 
 def test_the_same_key_returns_the_first_id_and_stores_once(

@@ -9,13 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 from eventstream.auth.acl import AclEntry
 from eventstream.auth.models import User
-from eventstream.db.connection import sqlstate
+from eventstream.db.connection import UNIQUE_VIOLATION, sqlstate
 from eventstream.db.rows import fetch_all, fetch_one
 
 if TYPE_CHECKING:
     from pg8000.native import Connection
 
-UNIQUE_VIOLATION = "23505"
 FOREIGN_KEY_VIOLATION = "23503"
 _USER_COLUMNS = (
     "id, username, email, roles, disabled, created_at, updated_at, password_hash,"

@@ -44,6 +44,9 @@ _conn: Connection | None = None
 _owner_pid = 0
 
 
+UNIQUE_VIOLATION = "23505"
+
+
 def sqlstate(error: BaseException) -> str | None:
     """The SQLSTATE of a pg8000 DatabaseError (its first arg is the server's error fields)."""
     args = getattr(error, "args", ())

@@ -6,8 +6,9 @@
 - The node that owns a topic is chosen over CORE_NODES by rendezvous hashing, so nodes share the
   topics and each topic keeps to one node while it is up; when it is not, the next node in the
   topic's ranking takes the request (all nodes write the same database).
-- Every event carries an idempotency key (a random one when the caller gives none), and a retry
-  resends the same key: a publish whose ack was lost is never stored twice.
+- Every event is sent with the id it will be stored under (`evt_` + a ULID made here), and a
+  retry resends the same id: a publish whose ack was lost is never stored twice. A caller's
+  idempotency key goes along too, for the producer's own retries.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import datetime as dt
 import hashlib
 import json
 import os
-import random
 import select
 import socket
 import threading
@@ -26,6 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from eventstream.events.ids import new_ulids
 from eventstream.protocol import (
     MAX_BATCH_ENTRIES,
     MAX_FRAME_BYTES,
@@ -44,6 +45,7 @@ from eventstream.protocol import (
     encode_stats,
 )
 from eventstream.protocol.codec import BATCH_ENTRY_OVERHEAD, BATCH_OVERHEAD
+from eventstream.protocol.constants import ULID_BYTES
 from eventstream.protocol.messages import Message
 
 DEFAULT_CONNECT_TIMEOUT_S = 1.0
@@ -95,6 +97,10 @@ class PublishResult:
     latency_ms: float  # request sent to ack received, retries included
 
 
+# An event ready to send: topic, JSON payload, priority, the caller's key or "", its id (a ULID).
+_Prepared = tuple[str, bytes, int, str, str]
+
+
 def parse_nodes(value: str) -> list[tuple[str, int]]:
     """`host:port,host:port` (CORE_NODES) as addresses; ValueError names the bad entry."""
     nodes = []
@@ -128,14 +134,6 @@ def _encode_payload(payload: Any) -> bytes:
     if isinstance(payload, bytes | bytearray | memoryview):
         return bytes(payload)
     return _encode_json(payload).encode()
-
-
-def _new_key() -> str:
-    # Milliseconds first, then 80 random bits: keys made together sort together, so the
-    # idempotency index grows at its right edge instead of touching a random page per event
-    # (Postgres CPU per stored event 31 -> 26 µs). The bits tell retries apart; they guard
-    # nothing, so no system call per event (uuid4 reads os.urandom: 5 µs here).
-    return f"{time.time_ns() // 1_000_000:012x}{random.getrandbits(80):020x}"
 
 
 class _Lost(Exception):
@@ -221,14 +219,16 @@ class CoreClient:
         window: int = 256,
     ) -> list[PublishResult]:
         """One publish frame per event, up to `window` in flight per node; results in order."""
-        prepared = [self._prepare(e) for e in events]
+        prepared = self._prepare(events)
         by_node = self._by_owner(prepared)
         results: list[PublishResult | None] = [None] * len(prepared)
         for ranking, indexes in by_node.values():
 
             def frame(rid: int, i: int) -> bytes:
-                topic, payload, priority, key = prepared[i]
-                return encode_publish(rid, topic, payload, priority, key, producer, trace_header)
+                topic, payload, priority, key, event_id = prepared[i]
+                return encode_publish(
+                    rid, topic, payload, priority, key, producer, trace_header, event_id
+                )
 
             requests = [_Request(lambda rid, i=i: frame(rid, i)) for i in indexes]
             answered, used = self._exchange(ranking, requests, window)
@@ -240,7 +240,7 @@ class CoreClient:
         self, events: Sequence[Event], *, producer: str = "", trace_header: str = ""
     ) -> list[PublishResult]:
         """Events grouped by owning node into batch frames (1000 events or 1 MiB each)."""
-        prepared = [self._prepare(e) for e in events]
+        prepared = self._prepare(events)
         by_node = self._by_owner(prepared)
         results: list[PublishResult | None] = [None] * len(prepared)
         for ranking, indexes in by_node.values():
@@ -289,9 +289,7 @@ class CoreClient:
 
     # --- internals ----------------------------------------------------------------------------
 
-    def _by_owner(
-        self, prepared: list[tuple[str, bytes, int, str]]
-    ) -> dict[str, tuple[list[str], list[int]]]:
+    def _by_owner(self, prepared: list[_Prepared]) -> dict[str, tuple[list[str], list[int]]]:
         """Event indexes grouped by owning node, with the ranking to fail over along."""
         groups: dict[str, tuple[list[str], list[int]]] = {}
         rankings: dict[str, list[str]] = {}  # a batch often repeats its topics
@@ -303,14 +301,17 @@ class CoreClient:
         return groups
 
     @staticmethod
-    def _prepare(event: Event) -> tuple[str, bytes, int, str]:
-        # The key is fixed here, before the first attempt: every retry sends the same one.
-        key = event.idempotency_key or _new_key()
-        return (event.topic, _encode_payload(event.payload), event.priority, key)
+    def _prepare(events: Iterable[Event]) -> list[_Prepared]:
+        # The ids are fixed here, before the first attempt: every retry sends the same ones.
+        events = list(events)
+        return [
+            (e.topic, _encode_payload(e.payload), e.priority, e.idempotency_key or "", event_id)
+            for e, event_id in zip(events, new_ulids(len(events)), strict=True)
+        ]
 
     @staticmethod
     def _chunks(
-        prepared: list[tuple[str, bytes, int, str]], indexes: list[int], producer: str, trace: str
+        prepared: list[_Prepared], indexes: list[int], producer: str, trace: str
     ) -> list[list[int]]:
         chunks: list[list[int]] = []
         current: list[int] = []
@@ -318,8 +319,14 @@ class CoreClient:
         budget = MAX_FRAME_BYTES
         used = size
         for i in indexes:
-            topic, payload, _, key = prepared[i]
-            entry = BATCH_ENTRY_OVERHEAD + len(topic.encode()) + len(key.encode()) + len(payload)
+            topic, payload, _, key, _ = prepared[i]
+            entry = (
+                BATCH_ENTRY_OVERHEAD
+                + ULID_BYTES
+                + len(topic.encode())
+                + len(key.encode())
+                + len(payload)
+            )
             if current and (len(current) == MAX_BATCH_ENTRIES or used + entry > budget):
                 chunks.append(current)
                 current, used = [], size

@@ -6,6 +6,7 @@ id instead of drawing new random bits, so ids from one node also sort in the ord
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import time
@@ -19,6 +20,9 @@ _SHIFTS = tuple(range(120, -1, -10))
 _RANDOM_BITS = 80
 _RANDOM_MASK = (1 << _RANDOM_BITS) - 1
 EVENT_ID_RE = re.compile(r"evt_[0-7][0-9A-HJKMNP-TV-Z]{25}")
+_ALPHABET = _CROCKFORD.encode()
+# A random byte's low five bits pick a letter: 16 bytes give a ULID's 80 random bits.
+_LETTER_OF_BYTE = bytes(_ALPHABET[b & 31] for b in range(256))
 
 
 def encode_ulid(value: int) -> str:
@@ -56,6 +60,24 @@ class EventIdGenerator:
         self._last_ms = ms
         self._last_random = rnd
         return PREFIX + encode_ulid((ms << _RANDOM_BITS) | rnd)
+
+
+def new_ulids(count: int, now_ms: int | None = None) -> list[str]:
+    """`count` ULIDs (no prefix) for this millisecond, their 80 bits each from os.urandom.
+
+    The core's client names the events it sends with these, so that a resend is recognised by
+    its id. Unlike EventIdGenerator they share no state: any number of threads and processes can
+    make them at once, and one system call serves a whole batch.
+    """
+    ms = time.time_ns() // 1_000_000 if now_ms is None else now_ms
+    head = encode_ulid(ms << _RANDOM_BITS)[:10]
+    letters = os.urandom(16 * count).translate(_LETTER_OF_BYTE).decode("ascii")
+    return [head + letters[i : i + 16] for i in range(0, 16 * count, 16)]
+
+
+def is_ulid(value: bytes) -> bool:
+    """26 Crockford letters whose value fits 128 bits: what follows `evt_` in an event id."""
+    return len(value) == 26 and value[0] in b"01234567" and not value.translate(None, _ALPHABET)
 
 
 def is_event_id(value: object) -> bool:

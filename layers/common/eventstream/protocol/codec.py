@@ -12,7 +12,9 @@ import struct
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from eventstream.events.ids import is_ulid
 from eventstream.protocol.constants import (
+    FLAG_EVENT_IDS,
     HEADER,
     HEADER_BYTES,
     KNOWN_FLAGS,
@@ -24,6 +26,7 @@ from eventstream.protocol.constants import (
     MAX_TRACE_HEADER_BYTES,
     MIN_PRIORITY,
     PROTOCOL_VERSION,
+    ULID_BYTES,
     FrameType,
     NackCode,
 )
@@ -58,7 +61,7 @@ BATCH_OVERHEAD = HEADER_BYTES + _BATCH.size
 BATCH_ENTRY_OVERHEAD = _BATCH_ENTRY.size
 
 
-def _frame(ftype: int, request_id: int, parts: Sequence[bytes]) -> bytes:
+def _frame(ftype: int, request_id: int, parts: Sequence[bytes], flags: int = 0) -> bytes:
     size = sum(map(len, parts))
     if HEADER_BYTES + size > MAX_FRAME_BYTES:
         raise FrameError(
@@ -68,7 +71,7 @@ def _frame(ftype: int, request_id: int, parts: Sequence[bytes]) -> bytes:
         )
     if not 0 <= request_id <= _MAX_U32:
         raise FrameError(NackCode.INVALID, f"request id {request_id} is not a u32", 0)
-    return b"".join((HEADER.pack(_BODY_OFFSET + size, _V, ftype, 0, request_id), *parts))
+    return b"".join((HEADER.pack(_BODY_OFFSET + size, _V, ftype, flags, request_id), *parts))
 
 
 def _short(value: str, what: str, request_id: int, limit: int = 255) -> bytes:
@@ -77,6 +80,13 @@ def _short(value: str, what: str, request_id: int, limit: int = 255) -> bytes:
         raise FrameError(
             NackCode.INVALID, f"{what} is {len(data)} bytes; at most {limit}", request_id
         )
+    return data
+
+
+def _event_id(value: str, request_id: int) -> bytes:
+    data = value.encode()
+    if not is_ulid(data):
+        raise FrameError(NackCode.INVALID, f"event id {value!r} is not a ULID", request_id)
     return data
 
 
@@ -99,14 +109,19 @@ def encode_publish(
     idempotency_key: str = "",
     producer: str = "",
     trace_header: str = "",
+    event_id: str = "",
 ) -> bytes:
+    """A PUBLISH frame; with an `event_id` (a ULID) the node stores the event under that id."""
     _check_event(payload, priority, request_id)
     t = _short(topic, "topic", request_id)
     k = _short(idempotency_key, "idempotency key", request_id)
     p = _short(producer, "producer", request_id)
     tr = _short(trace_header, "trace header", request_id, MAX_TRACE_HEADER_BYTES)
     head = _PUBLISH.pack(priority, len(t), len(k), len(p), len(tr))
-    return _frame(FrameType.PUBLISH, request_id, (head, t, k, p, tr, payload))
+    if not event_id:
+        return _frame(FrameType.PUBLISH, request_id, (head, t, k, p, tr, payload))
+    parts = (head, _event_id(event_id, request_id), t, k, p, tr, payload)
+    return _frame(FrameType.PUBLISH, request_id, parts, FLAG_EVENT_IDS)
 
 
 def encode_publish_batch(
@@ -115,6 +130,7 @@ def encode_publish_batch(
     producer: str = "",
     trace_header: str = "",
 ) -> bytes:
+    """A PUBLISH_BATCH frame; its entries all have an `event_id`, or none has."""
     if not 0 < len(entries) <= MAX_BATCH_ENTRIES:
         raise FrameError(
             NackCode.TOO_LARGE if entries else NackCode.INVALID,
@@ -124,12 +140,19 @@ def encode_publish_batch(
     p = _short(producer, "producer", request_id)
     tr = _short(trace_header, "trace header", request_id, MAX_TRACE_HEADER_BYTES)
     parts: list[bytes] = [_BATCH.pack(len(p), len(tr), len(entries)), p, tr]
+    with_ids = bool(entries[0].event_id)
     for e in entries:
         _check_event(e.payload, e.priority, request_id)
         t = _short(e.topic, "topic", request_id)
         k = _short(e.idempotency_key, "idempotency key", request_id)
-        parts += (_BATCH_ENTRY.pack(e.priority, len(t), len(k), len(e.payload)), t, k, e.payload)
-    return _frame(FrameType.PUBLISH_BATCH, request_id, parts)
+        parts.append(_BATCH_ENTRY.pack(e.priority, len(t), len(k), len(e.payload)))
+        if with_ids != bool(e.event_id):
+            raise FrameError(NackCode.INVALID, "some batch entries have ids, some not", request_id)
+        if with_ids:
+            parts.append(_event_id(e.event_id, request_id))
+        parts += (t, k, e.payload)
+    flags = FLAG_EVENT_IDS if with_ids else 0
+    return _frame(FrameType.PUBLISH_BATCH, request_id, parts, flags)
 
 
 def encode_ack(request_id: int, entries: Iterable[tuple[str, int, bool]]) -> bytes:
@@ -184,11 +207,19 @@ def _text(body: bytes, start: int, end: int, what: str, request_id: int) -> str:
         raise _invalid(request_id, f"{what} is not UTF-8") from None
 
 
-def decode_publish(rid: int, body: bytes) -> Publish:
-    if len(body) < _PUBLISH.size:
+def _decode_id(body: bytes, start: int, what: str, rid: int) -> str:
+    data = body[start : start + ULID_BYTES]
+    if not is_ulid(data):
+        raise _invalid(rid, f"{what} is not a ULID")
+    return data.decode("ascii")
+
+
+def decode_publish(rid: int, body: bytes, flags: int = 0) -> Publish:
+    id_bytes = ULID_BYTES if flags & FLAG_EVENT_IDS else 0
+    if len(body) < _PUBLISH.size + id_bytes:
         raise _invalid(rid, "publish frame is shorter than its fixed fields")
     priority, tl, kl, pl, trl = _PUBLISH.unpack_from(body)
-    a = _PUBLISH.size
+    a = _PUBLISH.size + id_bytes
     b = a + tl
     c = b + kl
     d = c + pl
@@ -205,10 +236,11 @@ def decode_publish(rid: int, body: bytes) -> Publish:
         _text(body, b, c, "idempotency key", rid),
         _text(body, c, d, "producer", rid),
         _text(body, d, e, "trace header", rid),
+        _decode_id(body, _PUBLISH.size, "event id", rid) if id_bytes else "",
     )
 
 
-def decode_publish_batch(rid: int, body: bytes) -> PublishBatch:
+def decode_publish_batch(rid: int, body: bytes, flags: int = 0) -> PublishBatch:
     if len(body) < _BATCH.size:
         raise _invalid(rid, "batch frame is shorter than its fixed fields")
     pl, trl, count = _BATCH.unpack_from(body)
@@ -223,12 +255,17 @@ def decode_publish_batch(rid: int, body: bytes) -> PublishBatch:
     pos += pl + trl
     entries: list[BatchEntry] = []
     entry_head = _BATCH_ENTRY
+    id_bytes = ULID_BYTES if flags & FLAG_EVENT_IDS else 0
+    fixed = entry_head.size + id_bytes
     size = len(body)
     for i in range(count):
-        if pos + entry_head.size > size:
+        if pos + fixed > size:
             raise _invalid(rid, f"batch entry {i} runs past the frame's end")
         priority, tl, kl, payload_len = entry_head.unpack_from(body, pos)
-        a = pos + entry_head.size
+        event_id = (
+            _decode_id(body, pos + entry_head.size, f"batch entry {i} id", rid) if id_bytes else ""
+        )
+        a = pos + fixed
         b = a + tl
         c = b + kl
         pos = c + payload_len
@@ -245,6 +282,7 @@ def decode_publish_batch(rid: int, body: bytes) -> PublishBatch:
                 payload,
                 priority,
                 _text(body, b, c, f"batch entry {i} idempotency key", rid),
+                event_id,
             )
         )
     if pos != size:
@@ -303,8 +341,6 @@ def _decode_stats(rid: int, body: bytes) -> Stats:
 
 
 _DECODERS: dict[int, Any] = {
-    FrameType.PUBLISH: decode_publish,
-    FrameType.PUBLISH_BATCH: decode_publish_batch,
     FrameType.ACK: _decode_ack,
     FrameType.NACK: _decode_nack,
     FrameType.STATS: _decode_stats,
@@ -324,6 +360,12 @@ def decode_body(version: int, ftype: int, flags: int, request_id: int, body: byt
         )
     if flags & ~KNOWN_FLAGS:
         raise _invalid(request_id, f"unknown flags 0x{flags:04x}")
+    if ftype == FrameType.PUBLISH:
+        return decode_publish(request_id, body, flags)
+    if ftype == FrameType.PUBLISH_BATCH:
+        return decode_publish_batch(request_id, body, flags)
+    if flags:
+        raise _invalid(request_id, f"flags 0x{flags:04x} on a frame of type {ftype}")
     decoder = _DECODERS.get(ftype)
     if decoder is None:
         raise FrameError(NackCode.UNSUPPORTED_TYPE, f"unknown frame type {ftype}", request_id)

@@ -20,8 +20,11 @@ MAX_TRACE_HEADER_BYTES = 1024
 MAX_REQUEST_ID = 2**32 - 1
 MIN_PRIORITY, MAX_PRIORITY, DEFAULT_PRIORITY = 0, 9, 5
 
-# Version 1 defines no flags: a receiver refuses unknown bits rather than ignore a future meaning.
-KNOWN_FLAGS = 0
+# On PUBLISH and PUBLISH_BATCH: every event carries the id the client chose for it (a ULID), so
+# a resend is known by its id. A receiver refuses unknown bits rather than ignore their meaning.
+FLAG_EVENT_IDS = 0x0001
+KNOWN_FLAGS = FLAG_EVENT_IDS
+ULID_BYTES = 26
 
 
 class FrameType(enum.IntEnum):

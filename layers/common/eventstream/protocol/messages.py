@@ -17,6 +17,7 @@ class Publish:
     idempotency_key: str = ""
     producer: str = ""
     trace_header: str = ""  # X-Amzn-Trace-Id of the request that published it
+    event_id: str = ""  # the ULID the client chose (FLAG_EVENT_IDS), or "": the node makes one
 
 
 @dataclass(slots=True)
@@ -25,6 +26,7 @@ class BatchEntry:
     payload: bytes
     priority: int = DEFAULT_PRIORITY
     idempotency_key: str = ""
+    event_id: str = ""  # as in Publish
 
 
 @dataclass(slots=True)

@@ -1,13 +1,12 @@
-"""The client's pure parts: CORE_NODES parsing, rendezvous ownership of topics, generated keys."""
+"""The client's pure parts: CORE_NODES parsing, rendezvous ownership of topics."""
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 
 import pytest
 
-from eventstream.events.core_client import _new_key, parse_nodes, rendezvous_order
+from eventstream.events.core_client import parse_nodes, rendezvous_order
 
 
 def test_core_nodes_are_parsed() -> None:
@@ -40,13 +39,3 @@ def test_rendezvous_spreads_topics_and_moves_only_a_lost_nodes_share() -> None:
             assert new_owner == owners[t]  # only b's topics move
         else:
             assert new_owner == rendezvous_order(t, nodes)[1]  # to their second choice
-
-
-def test_generated_idempotency_keys_are_unique_and_sort_by_time() -> None:
-    first = [_new_key() for _ in range(1000)]
-    time.sleep(0.002)
-    later = _new_key()
-    assert len(set(first)) == 1000
-    assert all(len(k) == 32 and int(k, 16) >= 0 for k in first)
-    # Keys made later sort after: the idempotency index grows at one edge.
-    assert later > max(first)

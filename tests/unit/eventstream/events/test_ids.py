@@ -1,10 +1,18 @@
-"""Event ids: the ULID layout, sortable by time, monotonic within a millisecond."""
+"""Event ids: the ULID layout, sortable by time, monotonic within a millisecond; client ULIDs."""
 
 from __future__ import annotations
 
 import pytest
 
-from eventstream.events.ids import EventIdGenerator, encode_ulid, event_id_time_ms, is_event_id
+from eventstream.events.ids import (
+    PREFIX,
+    EventIdGenerator,
+    encode_ulid,
+    event_id_time_ms,
+    is_event_id,
+    is_ulid,
+    new_ulids,
+)
 
 
 def test_encoding_matches_the_ulid_spec() -> None:
@@ -44,3 +52,23 @@ def test_a_clock_step_back_does_not_break_the_order() -> None:
 )
 def test_what_is_not_an_event_id(value: object) -> None:
     assert not is_event_id(value)
+
+
+def test_client_ulids_are_event_ids_of_their_millisecond_and_all_different() -> None:
+    made = new_ulids(5000, 1_700_000_000_123) + new_ulids(5000, 1_700_000_000_123)
+    assert len(set(made)) == 10_000
+    assert all(is_ulid(u.encode()) and is_event_id(PREFIX + u) for u in made)
+    assert {event_id_time_ms(PREFIX + u) for u in made} == {1_700_000_000_123}
+    # Every one of the 32 letters turns up in the random part: all 80 bits vary.
+    assert set("".join(u[10:] for u in made)) == set("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
+    assert max(new_ulids(10, 1_700_000_000_123)) < min(new_ulids(10, 1_700_000_000_124))
+    assert new_ulids(0) == []
+
+
+@pytest.mark.parametrize(
+    "value",
+    [b"01ARZ3NDEKTSV4RRFFQ69G5FA", b"81ARZ3NDEKTSV4RRFFQ69G5FAV", b"01ARZ3NDEKTSV4RRFFQ69G5FAU",
+     b"01arz3ndektsv4rrffq69g5fav", b"01ARZ3NDEKTSV4RRFFQ69G5FAV\x00", b"\xff" * 26],
+)  # fmt: skip
+def test_what_is_not_a_ulid(value: bytes) -> None:
+    assert not is_ulid(value)

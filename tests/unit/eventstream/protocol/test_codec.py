@@ -7,6 +7,7 @@ import struct
 
 import pytest
 
+from eventstream.events.ids import new_ulids
 from eventstream.protocol import (
     MAX_BATCH_ENTRIES,
     MAX_FRAME_BYTES,
@@ -35,7 +36,7 @@ from eventstream.protocol import (
     encode_stats,
     encode_stats_reply,
 )
-from eventstream.protocol.constants import HEADER
+from eventstream.protocol.constants import FLAG_EVENT_IDS, HEADER
 
 
 def decode(frame: bytes):
@@ -50,6 +51,42 @@ def test_publish_round_trips_every_field() -> None:
         7, "sensor/temp", b'{"v":23.5}', 9, "key-1", "user-\u00e9", trace
     )
     assert struct.unpack_from(">I", frame)[0] == len(frame) - 4  # the length counts what follows
+
+
+ULID = "01ARZ3NDEKTSV4RRFFQ69G5FAV"
+
+
+def test_the_event_id_a_client_chose_round_trips() -> None:
+    frame = encode_publish(7, "sensor/temp", b"1", 3, "key-1", "me", "", event_id=ULID)
+    assert HEADER.unpack_from(frame)[3] == FLAG_EVENT_IDS
+    assert decode(frame) == Publish(7, "sensor/temp", b"1", 3, "key-1", "me", "", ULID)
+    entries = [BatchEntry(f"t/{i}", b"1", 5, "", new_ulids(1)[0]) for i in range(20)]
+    message = decode(encode_publish_batch(8, entries, "me"))
+    assert message == PublishBatch(8, entries, "me")
+
+
+@pytest.mark.parametrize(
+    "bad", ["01ARZ3NDEKTSV4RRFFQ69G5FA", "81ARZ3NDEKTSV4RRFFQ69G5FAV", "é" * 13]
+)
+def test_an_id_that_is_not_a_ulid_is_refused_both_ways(bad: str) -> None:
+    with pytest.raises(FrameError, match="not a ULID") as e:
+        encode_publish(1, "t", b"1", event_id=bad)
+    assert e.value.code is NackCode.INVALID
+    raw = encode_publish(1, "t", b"1", event_id=ULID)
+    tampered = raw.replace(ULID.encode(), bad.encode().ljust(26, b"U")[:26])
+    with pytest.raises(FrameError, match="not a ULID"):
+        decode(tampered)
+    batch = encode_publish_batch(1, [BatchEntry("t", b"1", 5, "", ULID)])
+    with pytest.raises(FrameError, match="batch entry 0 id is not a ULID"):
+        decode(batch.replace(ULID.encode(), b"U" * 26))
+
+
+def test_a_batch_has_ids_for_all_its_events_or_for_none() -> None:
+    with pytest.raises(FrameError, match="some batch entries have ids") as e:
+        encode_publish_batch(1, [BatchEntry("t", b"1", 5, "", ULID), BatchEntry("t", b"2")])
+    assert e.value.code is NackCode.INVALID
+    with pytest.raises(FrameError, match="some batch entries have ids"):
+        encode_publish_batch(1, [BatchEntry("t", b"2"), BatchEntry("t", b"1", 5, "", ULID)])
 
 
 def test_batch_round_trips_in_order() -> None:
@@ -127,7 +164,14 @@ def frame(ftype: int, body: bytes, *, version: int = 1, flags: int = 0, rid: int
             frame(FrameType.PUBLISH, encode_publish(1, "t", b"1")[12:], version=2),
             NackCode.UNSUPPORTED_VERSION,
         ),
+        (frame(FrameType.PUBLISH, encode_publish(1, "t", b"1")[12:], flags=2), NackCode.INVALID),
+        # The event-ids flag on a frame whose body has no id, or on a frame that takes none.
         (frame(FrameType.PUBLISH, encode_publish(1, "t", b"1")[12:], flags=1), NackCode.INVALID),
+        (frame(FrameType.PING, b"", flags=1), NackCode.INVALID),
+        (
+            frame(FrameType.PUBLISH, encode_publish(1, "t", b"1", event_id=ULID)[12:], flags=2),
+            NackCode.INVALID,
+        ),
         (frame(99, b""), NackCode.UNSUPPORTED_TYPE),
         (frame(FrameType.STATS, b"x"), NackCode.INVALID),
         (frame(FrameType.STATS_REPLY, b"[1]"), NackCode.INVALID),
