@@ -1,10 +1,18 @@
 """Core ingest over TCP with durable group commit, beside one INSERT+COMMIT per event.
 
-Figures: events/s and ack latency p50/p99 through CoreClient to one core node, for one request
-at a time, pipelined single-event frames and pipelined batch frames. The baseline, measured in
-the same run on the same Postgres, stores the same rows (event + idempotency key) with one
+Figures, against one core node (2 writers) on an embedded Postgres:
+- Through `CoreClient`, as the /v1 functions publish: one request at a time, pipelined single
+  frames, and pipelined batch frames (the client's own CPU counts: it shares the 2 cores).
+- The core alone, fed by a lean load generator that sends batch frames encoded before the clock
+  starts and reads only each ack's header and count (as wrk or h2load drive an HTTP server):
+  - the highest rate, closed loop: `--connections` sockets with `--window` frames in flight each;
+  - ack latency under an open-loop load at `--rates` events/s: frames go out on a fixed
+    schedule whatever the acks do, and each latency runs from the frame's scheduled send time,
+    so a stall counts for every frame it delays (no coordinated omission).
+  Every ack must be an ACK for the whole frame, and every event must be in Postgres after.
+The baseline, measured in the same run on the same Postgres, stores the same rows with one
 INSERT+COMMIT per event through pg8000, as a service without group commit would.
-Usage: python bench/core_publish.py [--events N] [--batch B] [--inflight F] [--window W]
+Usage: python bench/core_publish.py [--events N] [--batch B] [--rates 10000,30000,50000]
 """
 
 from __future__ import annotations
@@ -12,7 +20,11 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
+import socket
+import struct
 import sys
+import threading
 import time
 import uuid
 
@@ -21,7 +33,9 @@ from _common import in_threads, machine, migrated_database, percentile
 from eventstream.db.connection import connect
 from eventstream.db.credentials import DbCredentials
 from eventstream.events.core_client import CoreClient, Event
-from eventstream.events.ids import EventIdGenerator
+from eventstream.events.ids import EventIdGenerator, new_ulids
+from eventstream.protocol import BatchEntry, FrameType, decode_body, encode_publish_batch
+from eventstream.protocol.constants import HEADER, HEADER_BYTES, LENGTH_BYTES
 from localcloud.core_nodes import CoreNodes
 from tests.support import free_port
 
@@ -93,6 +107,160 @@ def batches(address: str, n: int, batch: int, inflight: int) -> tuple[float, lis
     return batches_per_s * batch, flat
 
 
+_ACK_COUNT = struct.Struct(">H")
+_LENGTH = struct.Struct(">I")
+
+
+def batch_frames(count: int, batch: int, topic: str) -> list[bytes]:
+    """`count` PUBLISH_BATCH frames of `batch` events, each with its client-made ids."""
+    frames = []
+    for f in range(count):
+        ids = new_ulids(batch)
+        entries = [
+            BatchEntry(topic, json.dumps(payload(f * batch + i)).encode(), 5, "", ids[i])
+            for i in range(batch)
+        ]
+        frames.append(encode_publish_batch(f + 1, entries, "bench"))
+    return frames
+
+
+class AckReader:
+    """Reads a node's replies off a socket; each must be an ACK for a whole frame."""
+
+    def __init__(self, sock: socket.socket, batch: int) -> None:
+        self.sock = sock
+        self.batch = batch
+        self.buf = bytearray()
+
+    def next(self) -> int:
+        """The request id of the next ack."""
+        buf = self.buf
+        while True:
+            if len(buf) >= HEADER_BYTES:
+                end = LENGTH_BYTES + _LENGTH.unpack_from(buf)[0]
+                if len(buf) >= end:
+                    _, version, ftype, flags, rid = HEADER.unpack_from(buf)
+                    count = _ACK_COUNT.unpack_from(buf, HEADER_BYTES)[0]
+                    if ftype != FrameType.ACK or count != self.batch:
+                        reply = decode_body(
+                            version, ftype, flags, rid, bytes(buf[HEADER_BYTES:end])
+                        )
+                        raise RuntimeError(f"request {rid} was not acked in full: {reply}")
+                    del buf[:end]
+                    return int(rid)
+            data = self.sock.recv(1 << 20)
+            if not data:
+                raise ConnectionError("the node closed the connection")
+            buf += data
+
+
+def _connect(address: str) -> socket.socket:
+    host, _, port = address.rpartition(":")
+    sock = socket.create_connection((host, int(port)))
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
+def _rid(frame: bytes) -> int:
+    return int(HEADER.unpack_from(frame)[4])
+
+
+def closed_loop(address: str, frames: list[bytes], batch: int, window: int) -> list[float]:
+    """Keep `window` frames in flight; each frame's ack latency in ms from its send."""
+    sock = _connect(address)
+    acks = AckReader(sock, batch)
+    sent: dict[int, float] = {}
+    pending = iter(frames)
+
+    def send_next() -> None:
+        frame = next(pending, None)
+        if frame is not None:
+            sent[_rid(frame)] = time.perf_counter()
+            sock.sendall(frame)
+
+    for _ in range(window):
+        send_next()
+    latencies = []
+    for _ in frames:
+        rid = acks.next()
+        latencies.append((time.perf_counter() - sent.pop(rid)) * 1000)
+        send_next()
+    sock.close()
+    return latencies
+
+
+def open_loop(
+    address: str, frames: list[bytes], batch: int, start: float, interval: float
+) -> tuple[list[float], float]:
+    """Frame k goes out at start + k * interval; latencies from that time, and the last ack's."""
+    sock = _connect(address)
+    acks = AckReader(sock, batch)
+    due: dict[int, float] = {}
+    latencies: list[float] = []
+    failure: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            for _ in frames:
+                rid = acks.next()
+                latencies.append((time.perf_counter() - due.pop(rid)) * 1000)
+        except BaseException as e:  # re-raised by the sender below
+            failure.append(e)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    for k, frame in enumerate(frames):
+        at = start + k * interval
+        wait = at - time.perf_counter()
+        if wait > 0:
+            time.sleep(wait)
+        due[_rid(frame)] = at
+        sock.sendall(frame)
+    reader.join()
+    sock.close()
+    if failure:
+        raise failure[0]
+    return latencies, time.perf_counter()
+
+
+def lean_highest(address: str, n: int, batch: int, connections: int, window: int) -> tuple:
+    """The closed-loop rate and batch ack latencies; the generator's CPU per event (µs)."""
+    per = max(1, n // batch // connections)
+    work = [batch_frames(per, batch, f"bench/closed-{c}") for c in range(connections)]
+    cpu = time.process_time()
+    chunks = iter(work)
+    flat, frames_per_s = in_threads(
+        connections, lambda: closed_loop(address, next(chunks), batch, window)
+    )
+    cpu = time.process_time() - cpu
+    return frames_per_s * batch, flat, 1e6 * cpu / (per * connections * batch)
+
+
+def lean_open(address: str, rate: float, seconds: float, batch: int, connections: int) -> tuple:
+    """Achieved events/s and ack latencies (ms) at `rate` offered events/s."""
+    per = max(1, int(rate * seconds / batch / connections))
+    interval = batch * connections / rate  # between two frames of one connection
+    work = [batch_frames(per, batch, f"bench/open-{c}") for c in range(connections)]
+    start = time.perf_counter() + 0.05
+    results: list[tuple[list[float], float]] = [([], 0.0)] * connections
+
+    def run(c: int) -> None:  # connections staggered evenly over one interval
+        results[c] = open_loop(
+            address, work[c], batch, start + c * interval / connections, interval
+        )
+
+    threads = [threading.Thread(target=run, args=(c,)) for c in range(connections)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    flat = [x for latencies, _ in results for x in latencies]
+    if len(flat) != per * connections:
+        raise RuntimeError(f"{per * connections - len(flat)} frames were not acked")
+    elapsed = max(end for _, end in results) - start
+    return per * connections * batch / elapsed, flat
+
+
 def line(name: str, rate: float, samples: list[float]) -> str:
     return (
         f"{name:<42} {rate:>9,.0f} events/s   ack p50 {percentile(samples, 50):7.2f} ms   "
@@ -106,9 +274,16 @@ def main() -> int:
     parser.add_argument("--baseline-events", type=int, default=2_000)
     parser.add_argument("--window", type=int, default=256, help="single frames in flight")
     parser.add_argument("--batch", type=int, default=200, help="events per batch frame")
-    parser.add_argument("--inflight", type=int, default=4, help="batch frames in flight")
+    parser.add_argument("--inflight", type=int, default=4, help="CoreClient batch frames in flight")
     parser.add_argument("--writers", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=4, help="lean generator sockets")
+    parser.add_argument("--lean-window", type=int, default=1, help="frames in flight per socket")
+    parser.add_argument("--rates", default="10000,30000,50000", help="open-loop events/s")
+    parser.add_argument("--open-batch", type=int, default=50, help="events per open-loop frame")
+    parser.add_argument("--seconds", type=float, default=3.0, help="per open-loop rate")
     args = parser.parse_args()
+    rates = [float(r) for r in args.rates.split(",") if r]
+    load = os.getloadavg()[0]
 
     with migrated_database("bench-core-") as (creds, tmp):
         nodes = CoreNodes(
@@ -116,29 +291,71 @@ def main() -> int:
             args=["--writers", str(args.writers)],
         )  # fmt: skip
         nodes.start()
+        address = nodes.addresses
         try:
-            client = CoreClient(nodes.addresses, request_timeout_s=60)
+            client = CoreClient(address, request_timeout_s=60)
             client.publish_many([Event("bench/warm", payload(i)) for i in range(2000)])  # warm-up
             base_rate, base = baseline(creds, args.baseline_events)
             one_rate, one = singles(client, args.baseline_events, 1)
             single_rate, single = singles(client, args.events, args.window)
-            batch_rate, batch = batches(nodes.addresses, args.events, args.batch, args.inflight)
+            batch_rate, batch = batches(address, args.events, args.batch, args.inflight)
             client.close()
+            print("core alone, lean generator …", file=sys.stderr, flush=True)
+            lean_highest(address, 10_000, args.batch, args.connections, args.lean_window)  # warm
+            lean = lean_highest(
+                address, args.events, args.batch, args.connections, args.lean_window
+            )
+            opened = []
+            for rate in rates:
+                print(f"open loop at {rate:,.0f} events/s …", file=sys.stderr, flush=True)
+                opened.append(
+                    lean_open(address, rate, args.seconds, args.open_batch, args.connections)
+                )
         finally:
             nodes.stop()
+        conn = connect(creds)
+        stored = conn.run(
+            "SELECT count(*) FILTER (WHERE topic LIKE 'bench/closed-%'),"
+            " count(*) FILTER (WHERE topic LIKE 'bench/open-%') FROM events"
+        )[0]
+        conn.close()
 
-    print(f"machine: {machine()}")
+    per = args.events // args.batch // args.connections
+    closed_events = 10_000 // args.batch // args.connections * args.batch * args.connections
+    closed_events += per * args.batch * args.connections
+    open_events = sum(
+        max(1, int(r * args.seconds / args.open_batch / args.connections))
+        * args.open_batch * args.connections
+        for r in rates
+    )  # fmt: skip
+    if list(stored) != [closed_events, open_events]:
+        raise SystemExit(f"stored {stored}, expected {[closed_events, open_events]}")
+
+    print(f"machine: {machine()}; load average at start {load:.2f}")
     print(line("baseline: INSERT+COMMIT per event (pg8000)", base_rate, base))
-    print(line("core, single frames, 1 in flight", one_rate, one))
-    print(line(f"core, single frames, {args.window} in flight", single_rate, single))
+    print(line("CoreClient, single frames, 1 in flight", one_rate, one))
+    print(line(f"CoreClient, single frames, {args.window} in flight", single_rate, single))
     print(
-        line(f"core, {args.batch}-event batches, {args.inflight} in flight", batch_rate, batch)
+        line(
+            f"CoreClient, {args.batch}-event batches, {args.inflight} in flight", batch_rate, batch
+        )
         + "  (latency per batch)"
     )
+    lean_rate, lean_lat, lean_cpu = lean
+    in_flight = args.connections * args.lean_window
+    print(
+        line(f"core alone, {args.batch}-event batches, {in_flight} in flight", lean_rate, lean_lat)
+        + f"  (latency per batch; generator {lean_cpu:.1f} µs CPU an event)"
+    )
+    for rate, (achieved, latencies) in zip(rates, opened, strict=True):
+        name = f"core alone, open loop at {rate:,.0f}/s ({args.open_batch}/frame)"
+        print(line(name, achieved, latencies) + f"  max {max(latencies):.1f} ms")
     one_vs_base = percentile(one, 50) / percentile(base, 50)
     print(f"ratio singles/baseline {single_rate / base_rate:.1f}x, "
-          f"batches/baseline {batch_rate / base_rate:.1f}x; "
+          f"batches/baseline {batch_rate / base_rate:.1f}x, "
+          f"core alone/baseline {lean_rate / base_rate:.1f}x; "
           f"1 in flight: p50 {one_vs_base:.2f}x the baseline's")  # fmt: skip
+    print(f"every acked event is in Postgres: {closed_events + open_events} of the lean runs")
     return 0
 
 

