@@ -2,34 +2,25 @@
 
 from __future__ import annotations
 
-import json
-
 from eventstream.events.ids import PREFIX, EventIdGenerator
 from eventstream.events.store import NewEvent
 from eventstream.protocol import FrameError, NackCode
 from eventstream.topics import TopicError, validate_topic
-
-
-def _no_constant(name: str) -> None:
-    raise ValueError(f"{name} is not JSON")  # NaN and Infinity: Python reads them, JSONB does not
-
-
-# One decoder, made once: json.loads with an argument builds a new one per call (~5 µs).
-_decode_json = json.JSONDecoder(parse_constant=_no_constant).decode
+from eventstream_native import json_problem
 
 
 def check_payload(payload: bytes, request_id: int) -> str:
-    """The payload as JSON text Postgres will take; FrameError(INVALID) otherwise."""
-    try:
-        text = payload.decode()
-        _decode_json(text)
-    except (UnicodeDecodeError, ValueError, RecursionError) as e:
-        raise FrameError(NackCode.INVALID, f"payload is not JSON: {e}", request_id) from None
-    if "\\u0000" in text:
+    """The payload as JSON text Postgres will take; FrameError(INVALID) otherwise.
+
+    The check is the native layer's: it reads the JSON without building it (json.loads took
+    1.5-3.5 µs an event here), and takes what json.loads takes, less what JSONB cannot hold.
+    """
+    problem = json_problem(payload)
+    if problem is not None:
         raise FrameError(
-            NackCode.INVALID, "payload contains \\u0000, which JSONB cannot hold", request_id
+            NackCode.INVALID, f"payload is not JSON that Postgres takes: {problem}", request_id
         )
-    return text
+    return payload.decode()
 
 
 def new_event(

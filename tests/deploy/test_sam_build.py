@@ -82,7 +82,7 @@ def test_the_native_layer_carries_the_compiled_extension(sam_build: Path) -> Non
             "-S",
             "-c",
             "import sys; sys.path.insert(0, sys.argv[1]); import eventstream_native._queue as q; "
-            "print(q.__file__)",
+            "import eventstream_native._json as j; print(q.__file__); print(j.__file__)",
             str(layer),
         ],
         capture_output=True,
@@ -90,4 +90,6 @@ def test_the_native_layer_carries_the_compiled_extension(sam_build: Path) -> Non
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().startswith(str(layer))
+    files = result.stdout.split()
+    assert len(files) == 2
+    assert all(f.startswith(str(layer)) for f in files)
