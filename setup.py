@@ -1,7 +1,7 @@
 """The C extension of the native layer; everything else about the project is in pyproject.toml.
 
 Built by every install (`pip install -e .` too). A compile error fails the install: there is no
-pure-Python fallback for the queue or the JSON check.
+pure-Python fallback for the queue, the JSON check or the batch decoder.
 """
 
 from setuptools import Extension, setup
@@ -18,6 +18,11 @@ setup(
             include_dirs=["native_layer/src"],
             extra_compile_args=C_FLAGS,
             extra_link_args=["-pthread"],
+        ),
+        Extension(
+            "eventstream_native._frames",
+            sources=["native_layer/src/batch_frames.c"],
+            extra_compile_args=C_FLAGS,
         ),
         Extension(
             "eventstream_native._json",

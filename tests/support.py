@@ -39,6 +39,20 @@ def eventually(probe: Callable[[], T | None], timeout_s: float = 30.0) -> T:
         time.sleep(0.2)
 
 
+def damaged(data: bytes, edits: list[tuple[int, int, int]]) -> bytes:
+    """`data` after each (position, byte, how) edit: how 0 replaces, 1 inserts, 2 deletes."""
+    out = bytearray(data)
+    for where, byte, how in edits:
+        at = where % (len(out) + 1)
+        if how == 0 and at < len(out):
+            out[at] = byte
+        elif how == 1:
+            out.insert(at, byte)
+        elif how == 2 and at < len(out):
+            del out[at]
+    return bytes(out)
+
+
 def function_module(name: str) -> ModuleType:
     """functions/<name>/app.py as a module, for calling its handler as Lambda would."""
     path = PROJECT_DIR / "functions" / name / "app.py"

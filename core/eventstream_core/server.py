@@ -24,7 +24,6 @@ from eventstream.protocol import (
     FrameReader,
     FrameType,
     NackCode,
-    PublishBatch,
     StreamError,
     decode_body,
     encode_ack,
@@ -35,6 +34,7 @@ from eventstream.protocol import (
 from eventstream.protocol.codec import decode_publish
 from eventstream.protocol.constants import KNOWN_FLAGS
 from eventstream_core.config import CoreConfig
+from eventstream_core.frames import BatchEvent, decode_batch
 from eventstream_core.ingest import new_event
 from eventstream_core.stats import NodeStats
 from eventstream_core.tracing import XRayEmitter
@@ -183,8 +183,12 @@ class CoreNode:
     def handle(
         self, conn: CoreConnection, version: int, ftype: int, flags: int, rid: int, body: bytes
     ) -> None:
+        # The hot paths skip the generic dispatcher, which checks the version and flags.
+        if ftype == FrameType.PUBLISH_BATCH and version == 1 and not flags & ~KNOWN_FLAGS:
+            producer, trace, events = decode_batch(rid, body, flags)
+            self._enqueue(conn, rid, events, producer, trace)
+            return
         if ftype == FrameType.PUBLISH and version == 1 and not flags & ~KNOWN_FLAGS:
-            # The hot path skips the generic dispatcher.
             m = decode_publish(rid, body, flags)
             self._enqueue(
                 conn,
@@ -194,13 +198,8 @@ class CoreNode:
                 m.trace_header,
             )
             return
-        msg = decode_body(version, ftype, flags, rid, body)
-        if isinstance(msg, PublishBatch):
-            entries = [
-                (e.topic, e.payload, e.priority, e.idempotency_key, e.event_id) for e in msg.entries
-            ]
-            self._enqueue(conn, rid, entries, msg.producer, msg.trace_header)
-        elif ftype == FrameType.STATS:
+        msg = decode_body(version, ftype, flags, rid, body)  # raises for a bad publish frame
+        if ftype == FrameType.STATS:
             conn.send(encode_stats_reply(rid, self.snapshot()))
         elif ftype == FrameType.PING:
             conn.send(encode_pong(rid, msg.data))  # type: ignore[union-attr]
@@ -213,7 +212,7 @@ class CoreNode:
         self,
         conn: CoreConnection,
         rid: int,
-        entries: Sequence[tuple[str, bytes, int, str, str]],
+        entries: Sequence[BatchEvent],
         producer: str,
         trace: str,
     ) -> None:

@@ -82,7 +82,8 @@ def test_the_native_layer_carries_the_compiled_extension(sam_build: Path) -> Non
             "-S",
             "-c",
             "import sys; sys.path.insert(0, sys.argv[1]); import eventstream_native._queue as q; "
-            "import eventstream_native._json as j; print(q.__file__); print(j.__file__)",
+            "import eventstream_native._json as j; import eventstream_native._frames as f; "
+            "print(q.__file__); print(j.__file__); print(f.__file__)",
             str(layer),
         ],
         capture_output=True,
@@ -91,5 +92,5 @@ def test_the_native_layer_carries_the_compiled_extension(sam_build: Path) -> Non
     )
     assert result.returncode == 0, result.stderr
     files = result.stdout.split()
-    assert len(files) == 2
+    assert len(files) == 3
     assert all(f.startswith(str(layer)) for f in files)

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from eventstream_native import json_problem
+from tests.support import damaged
 
 
 def _no_constant(name: str) -> None:
@@ -67,16 +68,8 @@ def test_every_json_text_is_taken_unless_it_holds_a_nul(
 def test_damaged_json_is_judged_as_json_loads_judges_it(
     value: Any, edits: list[tuple[int, int, int]]
 ) -> None:
-    data = bytearray(json.dumps(value, ensure_ascii=False).encode())
-    for where, byte, how in edits:  # replace, insert or delete one byte
-        at = where % (len(data) + 1)
-        if how == 0 and at < len(data):
-            data[at] = byte
-        elif how == 1:
-            data.insert(at, byte)
-        elif at < len(data):
-            del data[at]
-    assert (json_problem(bytes(data)) is None) is python_takes(bytes(data))
+    data = damaged(json.dumps(value, ensure_ascii=False).encode(), edits)
+    assert (json_problem(data) is None) is python_takes(data)
 
 
 @settings(max_examples=1000, deadline=None)

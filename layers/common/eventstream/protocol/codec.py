@@ -240,7 +240,9 @@ def decode_publish(rid: int, body: bytes, flags: int = 0) -> Publish:
     )
 
 
-def decode_publish_batch(rid: int, body: bytes, flags: int = 0) -> PublishBatch:
+def decode_batch_head(rid: int, body: bytes) -> tuple[str, str, int, int]:
+    """A PUBLISH_BATCH body's shared fields: producer, trace header, event count, first event's
+    offset. The core decodes the events after it in C (eventstream_native._frames)."""
     if len(body) < _BATCH.size:
         raise _invalid(rid, "batch frame is shorter than its fixed fields")
     pl, trl, count = _BATCH.unpack_from(body)
@@ -252,7 +254,11 @@ def decode_publish_batch(rid: int, body: bytes, flags: int = 0) -> PublishBatch:
         raise _invalid(rid, "batch frame field lengths run past its end")
     producer = _text(body, pos, pos + pl, "producer", rid)
     trace = _text(body, pos + pl, pos + pl + trl, "trace header", rid)
-    pos += pl + trl
+    return producer, trace, count, pos + pl + trl
+
+
+def decode_publish_batch(rid: int, body: bytes, flags: int = 0) -> PublishBatch:
+    producer, trace, count, pos = decode_batch_head(rid, body)
     entries: list[BatchEntry] = []
     entry_head = _BATCH_ENTRY
     id_bytes = ULID_BYTES if flags & FLAG_EVENT_IDS else 0

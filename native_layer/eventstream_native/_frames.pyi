@@ -1,0 +1,3 @@
+def batch_entries(
+    body: bytes, start: int, count: int, with_ids: bool, max_payload: int, /
+) -> list[tuple[str, bytes, int, str, str]]: ...
