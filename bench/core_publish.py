@@ -18,13 +18,14 @@ Usage: python bench/core_publish.py [--events N] [--batch B] [--rates 10000,3000
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import json
 import os
+import select
 import socket
 import struct
 import sys
-import threading
 import time
 import uuid
 
@@ -131,27 +132,34 @@ class AckReader:
         self.sock = sock
         self.batch = batch
         self.buf = bytearray()
+        self.ready: list[int] = []
+
+    def feed(self, data: bytes) -> list[int]:
+        """The request ids of the acks `data` completes."""
+        buf = self.buf
+        buf += data
+        done = []
+        while len(buf) >= HEADER_BYTES:
+            end = LENGTH_BYTES + _LENGTH.unpack_from(buf)[0]
+            if len(buf) < end:
+                break
+            _, version, ftype, flags, rid = HEADER.unpack_from(buf)
+            count = _ACK_COUNT.unpack_from(buf, HEADER_BYTES)[0]
+            if ftype != FrameType.ACK or count != self.batch:
+                reply = decode_body(version, ftype, flags, rid, bytes(buf[HEADER_BYTES:end]))
+                raise RuntimeError(f"request {rid} was not acked in full: {reply}")
+            del buf[:end]
+            done.append(int(rid))
+        return done
 
     def next(self) -> int:
-        """The request id of the next ack."""
-        buf = self.buf
-        while True:
-            if len(buf) >= HEADER_BYTES:
-                end = LENGTH_BYTES + _LENGTH.unpack_from(buf)[0]
-                if len(buf) >= end:
-                    _, version, ftype, flags, rid = HEADER.unpack_from(buf)
-                    count = _ACK_COUNT.unpack_from(buf, HEADER_BYTES)[0]
-                    if ftype != FrameType.ACK or count != self.batch:
-                        reply = decode_body(
-                            version, ftype, flags, rid, bytes(buf[HEADER_BYTES:end])
-                        )
-                        raise RuntimeError(f"request {rid} was not acked in full: {reply}")
-                    del buf[:end]
-                    return int(rid)
+        """The request id of the next ack, waiting for it."""
+        while not self.ready:
             data = self.sock.recv(1 << 20)
             if not data:
                 raise ConnectionError("the node closed the connection")
-            buf += data
+            self.ready += self.feed(data)
+        return self.ready.pop(0)
 
 
 def _connect(address: str) -> socket.socket:
@@ -189,40 +197,6 @@ def closed_loop(address: str, frames: list[bytes], batch: int, window: int) -> l
     return latencies
 
 
-def open_loop(
-    address: str, frames: list[bytes], batch: int, start: float, interval: float
-) -> tuple[list[float], float]:
-    """Frame k goes out at start + k * interval; latencies from that time, and the last ack's."""
-    sock = _connect(address)
-    acks = AckReader(sock, batch)
-    due: dict[int, float] = {}
-    latencies: list[float] = []
-    failure: list[BaseException] = []
-
-    def read() -> None:
-        try:
-            for _ in frames:
-                rid = acks.next()
-                latencies.append((time.perf_counter() - due.pop(rid)) * 1000)
-        except BaseException as e:  # re-raised by the sender below
-            failure.append(e)
-
-    reader = threading.Thread(target=read)
-    reader.start()
-    for k, frame in enumerate(frames):
-        at = start + k * interval
-        wait = at - time.perf_counter()
-        if wait > 0:
-            time.sleep(wait)
-        due[_rid(frame)] = at
-        sock.sendall(frame)
-    reader.join()
-    sock.close()
-    if failure:
-        raise failure[0]
-    return latencies, time.perf_counter()
-
-
 def lean_highest(address: str, n: int, batch: int, connections: int, window: int) -> tuple:
     """The closed-loop rate and batch ack latencies; the generator's CPU per event (µs)."""
     per = max(1, n // batch // connections)
@@ -237,28 +211,54 @@ def lean_highest(address: str, n: int, batch: int, connections: int, window: int
 
 
 def lean_open(address: str, rate: float, seconds: float, batch: int, connections: int) -> tuple:
-    """Achieved events/s and ack latencies (ms) at `rate` offered events/s."""
+    """Achieved events/s and ack latencies (ms) at `rate` offered events/s.
+
+    One thread sends every socket's frames on a fixed schedule and reads the acks in between:
+    no thread of the generator waits for another to time an ack. Sends never block (a node that
+    stops reading must not stop the acks being read), and latencies run from each frame's
+    scheduled time.
+    """
     per = max(1, int(rate * seconds / batch / connections))
-    interval = batch * connections / rate  # between two frames of one connection
+    socks = [_connect(address) for _ in range(connections)]
     work = [batch_frames(per, batch, f"bench/open-{c}") for c in range(connections)]
     start = time.perf_counter() + 0.05
-    results: list[tuple[list[float], float]] = [([], 0.0)] * connections
-
-    def run(c: int) -> None:  # connections staggered evenly over one interval
-        results[c] = open_loop(
-            address, work[c], batch, start + c * interval / connections, interval
-        )
-
-    threads = [threading.Thread(target=run, args=(c,)) for c in range(connections)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    flat = [x for latencies, _ in results for x in latencies]
-    if len(flat) != per * connections:
-        raise RuntimeError(f"{per * connections - len(flat)} frames were not acked")
-    elapsed = max(end for _, end in results) - start
-    return per * connections * batch / elapsed, flat
+    # Frame k of all goes out at start + k * batch / rate, on socket k % connections.
+    schedule = [(c, work[c][f]) for f in range(per) for c in range(connections)]
+    readers = [AckReader(sock, batch) for sock in socks]
+    outgoing = [bytearray() for _ in socks]
+    due: list[dict[int, float]] = [{} for _ in socks]
+    by_fd = {sock.fileno(): c for c, sock in enumerate(socks)}
+    for sock in socks:
+        sock.setblocking(False)
+    latencies: list[float] = []
+    sent = 0
+    last_ack = start
+    while len(latencies) < len(schedule):
+        now = time.perf_counter()
+        while sent < len(schedule) and start + sent * batch / rate <= now:
+            c, frame = schedule[sent]
+            due[c][_rid(frame)] = start + sent * batch / rate
+            outgoing[c] += frame
+            sent += 1
+            with contextlib.suppress(BlockingIOError):
+                del outgoing[c][: socks[c].send(outgoing[c])]
+        wait = max(0.0, start + sent * batch / rate - now) if sent < len(schedule) else 1.0
+        writable = [socks[c] for c in range(connections) if outgoing[c]]
+        ready, can_write, _ = select.select(socks, writable, [], wait)
+        for sock in can_write:
+            c = by_fd[sock.fileno()]
+            with contextlib.suppress(BlockingIOError):
+                del outgoing[c][: sock.send(outgoing[c])]
+        for sock in ready:
+            c = by_fd[sock.fileno()]
+            data = sock.recv(1 << 20)
+            if not data:
+                raise ConnectionError("the node closed the connection")
+            last_ack = time.perf_counter()
+            latencies += [(last_ack - due[c].pop(rid)) * 1000 for rid in readers[c].feed(data)]
+    for sock in socks:
+        sock.close()
+    return len(schedule) * batch / (last_ack - start), latencies
 
 
 def line(name: str, rate: float, samples: list[float]) -> str:
