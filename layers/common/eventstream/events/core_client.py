@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
-import json
 import os
 import select
 import socket
@@ -27,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eventstream.events.ids import new_ulids
+from eventstream.json_text import compact_json
 from eventstream.protocol import (
     MAX_BATCH_ENTRIES,
     MAX_FRAME_BYTES,
@@ -126,14 +126,10 @@ def rendezvous_order(topic: str, nodes: Sequence[str]) -> list[str]:
     return sorted(nodes, key=weight, reverse=True)
 
 
-# One encoder, made once: json.dumps with any argument builds a new one per call (~2 µs).
-_encode_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-
-
 def _encode_payload(payload: Any) -> bytes:
     if isinstance(payload, bytes | bytearray | memoryview):
         return bytes(payload)
-    return _encode_json(payload).encode()
+    return compact_json(payload).encode()
 
 
 class _Lost(Exception):

@@ -12,12 +12,12 @@ unique id refuses a second row. A producer's own `Idempotency-Key` is claimed in
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
 from eventstream.db.connection import UNIQUE_VIOLATION, sqlstate
+from eventstream.json_text import compact_json
 
 if TYPE_CHECKING:
     from pg8000.native import Connection
@@ -104,9 +104,6 @@ DELETE FROM event_idempotency WHERE ctid IN (
 )
 """
 
-# One encoder, made once: json.dumps with an argument builds a new one per call.
-_encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-
 
 class NewEvent(NamedTuple):
     """One event to store; a tuple whose fields are in the batch statement's row order, so a
@@ -159,7 +156,7 @@ def insert_events(
         position.append(len(unique))
         unique.append(event)
 
-    batch = _encode_json(unique)
+    batch = compact_json(unique)
     rows = None
     if not resends:
         from pg8000.exceptions import DatabaseError
