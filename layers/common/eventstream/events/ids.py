@@ -1,7 +1,9 @@
 """Event ids: `evt_` + a ULID (48-bit milliseconds, 80 random bits, Crockford base32, 26 chars).
 
-Ids sort by creation time as strings; within one millisecond a generator counts up from its last
-id instead of drawing new random bits, so ids from one node also sort in the order it made them.
+Ids sort by creation time as strings, to the millisecond. The core's client names the events it
+sends (`new_ulids`: fresh random bits for each, so any number of clients can make them at once).
+A node names only events sent without ids, with an `EventIdGenerator`: within one millisecond it
+counts up from its last id, so those also sort in the order the node made them.
 """
 
 from __future__ import annotations
