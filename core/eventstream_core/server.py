@@ -227,9 +227,18 @@ class CoreNode:
         for i, (topic, payload, priority, key, event_id) in enumerate(entries):
             try:
                 event = new_event(
-                    self.ids, now_ns, rid, topic, payload, priority, key, producer, trace, event_id,
+                    self.ids,
+                    now_ns,
+                    rid,
+                    topic,
+                    payload,
+                    priority,
+                    key,
+                    producer,
+                    trace,
+                    event_id,
                     topics,
-                )  # fmt: skip
+                )
             except FrameError as e:
                 if len(entries) > 1:
                     raise FrameError(e.code, f"batch entry {i}: {e}", rid) from None
