@@ -10,13 +10,11 @@ from __future__ import annotations
 from eventstream.protocol import FrameError, NackCode
 from eventstream.protocol.codec import decode_batch_head
 from eventstream.protocol.constants import FLAG_EVENT_IDS, MAX_PAYLOAD_BYTES
+from eventstream.protocol.messages import EventFields
 from eventstream_native import batch_entries
 
-# One event of a batch: topic, payload (JSON bytes), priority, idempotency key, its id or "".
-BatchEvent = tuple[str, bytes, int, str, str]
 
-
-def decode_batch(rid: int, body: bytes, flags: int) -> tuple[str, str, list[BatchEvent]]:
+def decode_batch(rid: int, body: bytes, flags: int) -> tuple[str, str, list[EventFields]]:
     """Producer, trace header and events of a PUBLISH_BATCH body; FrameError if it is wrong."""
     producer, trace, count, start = decode_batch_head(rid, body)
     with_ids = bool(flags & FLAG_EVENT_IDS)

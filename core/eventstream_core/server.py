@@ -33,8 +33,9 @@ from eventstream.protocol import (
 )
 from eventstream.protocol.codec import decode_publish
 from eventstream.protocol.constants import KNOWN_FLAGS
+from eventstream.protocol.messages import EventFields
 from eventstream_core.config import CoreConfig
-from eventstream_core.frames import BatchEvent, decode_batch
+from eventstream_core.frames import decode_batch
 from eventstream_core.ingest import new_event
 from eventstream_core.stats import NodeStats
 from eventstream_core.tracing import XRayEmitter
@@ -212,7 +213,7 @@ class CoreNode:
         self,
         conn: CoreConnection,
         rid: int,
-        entries: Sequence[BatchEvent],
+        entries: Sequence[EventFields],
         producer: str,
         trace: str,
     ) -> None:

@@ -46,7 +46,7 @@ from eventstream.protocol import (
 )
 from eventstream.protocol.codec import BATCH_ENTRY_OVERHEAD, BATCH_OVERHEAD
 from eventstream.protocol.constants import ULID_BYTES
-from eventstream.protocol.messages import Message
+from eventstream.protocol.messages import EventFields, Message
 
 DEFAULT_CONNECT_TIMEOUT_S = 1.0
 DEFAULT_REQUEST_TIMEOUT_S = 5.0
@@ -95,10 +95,6 @@ class PublishResult:
     duplicate: bool  # the idempotency key was seen before: this is the first event's id
     node: str
     latency_ms: float  # request sent to ack received, retries included
-
-
-# An event ready to send: topic, JSON payload, priority, the caller's key or "", its id (a ULID).
-_Prepared = tuple[str, bytes, int, str, str]
 
 
 def parse_nodes(value: str) -> list[tuple[str, int]]:
@@ -285,7 +281,7 @@ class CoreClient:
 
     # --- internals ----------------------------------------------------------------------------
 
-    def _by_owner(self, prepared: list[_Prepared]) -> dict[str, tuple[list[str], list[int]]]:
+    def _by_owner(self, prepared: list[EventFields]) -> dict[str, tuple[list[str], list[int]]]:
         """Event indexes grouped by owning node, with the ranking to fail over along."""
         groups: dict[str, tuple[list[str], list[int]]] = {}
         rankings: dict[str, list[str]] = {}  # a batch often repeats its topics
@@ -297,7 +293,7 @@ class CoreClient:
         return groups
 
     @staticmethod
-    def _prepare(events: Iterable[Event]) -> list[_Prepared]:
+    def _prepare(events: Iterable[Event]) -> list[EventFields]:
         # The ids are fixed here, before the first attempt: every retry sends the same ones.
         events = list(events)
         return [
@@ -307,7 +303,7 @@ class CoreClient:
 
     @staticmethod
     def _chunks(
-        prepared: list[_Prepared], indexes: list[int], producer: str, trace: str
+        prepared: list[EventFields], indexes: list[int], producer: str, trace: str
     ) -> list[list[int]]:
         chunks: list[list[int]] = []
         current: list[int] = []

@@ -7,6 +7,11 @@ from typing import Any
 
 from eventstream.protocol.constants import DEFAULT_PRIORITY, NackCode
 
+# One event of a publish frame as a plain tuple, in BatchEntry's field order: topic, payload
+# (JSON bytes), priority, idempotency key ("" for none), event id (a ULID, "" for none). The
+# client prepares events this way and the node decodes batches into it.
+EventFields = tuple[str, bytes, int, str, str]
+
 
 @dataclass(slots=True)
 class Publish:
