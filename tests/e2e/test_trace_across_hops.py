@@ -8,8 +8,7 @@ from typing import Any
 import httpx
 
 from localcloud.aws_endpoint import aws_client
-from tests.e2e.test_observability import eventually
-from tests.support import ADMIN_PASSWORD, RunningCloud
+from tests.support import ADMIN_PASSWORD, RunningCloud, eventually
 
 AUTHORIZER = "eventstream-dev-auth-authorizer"
 EVENTS_CREATE = "eventstream-dev-events-create"

@@ -55,11 +55,6 @@ class Sampler:
         return self._draw() < self.rate
 
 
-def decided(header: str | None) -> bool:
-    """Whether a trace header already carries a sampling decision."""
-    return "Sampled" in parse_trace_header(header)
-
-
 def is_sampled(fields: Mapping[str, str], sampler: Sampler | None) -> bool:
     """The decision for a parsed trace header: the caller's `Sampled=`, else the sampler's (no
     sampler: sampled). The gateway and the Lambda service both decide this way."""

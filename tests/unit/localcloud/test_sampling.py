@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from localcloud.sampling import Sampler, decided, with_decision
+from localcloud.sampling import Sampler, with_decision
 
 
 class Clock:
@@ -45,10 +45,8 @@ def test_an_unknown_mode_is_refused() -> None:
 def test_a_callers_decision_stands_and_a_missing_one_is_made() -> None:
     never = Sampler(clock=Clock(), per_second=0, draw=lambda: 1.0)
     root = "Root=1-5e1b4151-5ac6c58f5b5daa6532e4f3f6"
-    assert decided(f"{root};Sampled=0")
-    assert decided(f"{root}; Sampled=1")
-    assert not decided(root)
-    assert not decided(None)
+    assert with_decision(f"{root};Sampled=0", None) == f"{root};Sampled=0"
+    assert with_decision(f"{root}; Sampled=1", never) == f"{root}; Sampled=1"
     assert with_decision(f"{root};Sampled=1", never) == f"{root};Sampled=1"
     assert with_decision(root, never) == f"{root};Sampled=0"
     assert with_decision(root, None) == f"{root};Sampled=1"

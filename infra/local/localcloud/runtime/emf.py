@@ -2,7 +2,8 @@
 
 On AWS, a function's log line that is a JSON object with an `_aws.CloudWatchMetrics` directive
 becomes metric data points without any API call from the function. The local cloud does the
-same by turning each such line into PutMetricData requests (to moto). Specification:
+same by turning each such line into PutMetricData data, which the log delivery thread stores in
+moto's CloudWatch backend (`log_delivery`). Specification:
 https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
 """
 
@@ -80,7 +81,7 @@ def aggregate(data: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The same data points in as few data as CloudWatch keeps them apart: one datum per metric,
     dimensions, unit and period (the minute, or the second at high resolution), its values as
     `Values` with `Counts`. Every statistic comes out as from the separate points, and the
-    request is a few data instead of one per log line, which boto3 and moto pay for each."""
+    backend stores a few data instead of one per log line."""
     groups: dict[tuple[Any, ...], tuple[datetime, dict[float, float]]] = {}
     for datum in data:
         resolution = datum.get("StorageResolution", 60)
