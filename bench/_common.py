@@ -208,12 +208,13 @@ def interleaved(n: int, block: int, *series: Callable[[int], list[float]]) -> li
     return out
 
 
-def in_threads(count: int, work: Callable[[], list[float]]) -> tuple[list[float], float]:
-    """`work` in `count` threads at once: all their samples, and samples per second overall."""
+def in_threads(count: int, work: Callable[[int], list[float]]) -> tuple[list[float], float]:
+    """`work(i)` in threads i = 0..count-1 at once: all their samples, and samples per second
+    overall."""
     results: list[list[float]] = [[] for _ in range(count)]
 
     def run(i: int) -> None:
-        results[i] = work()
+        results[i] = work(i)
 
     workers = [threading.Thread(target=run, args=(i,)) for i in range(count)]
     t0 = time.perf_counter()

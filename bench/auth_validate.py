@@ -56,7 +56,7 @@ def main() -> None:
                 lambda k: client.timed("POST", validate, k, body),
             )
             client.close()
-            c8, rps8 = in_threads(8, lambda: timed_requests(port, "POST", validate, n // 8, body))
+            c8, rps8 = in_threads(8, lambda _: timed_requests(port, "POST", validate, n // 8, body))
         finally:
             cloud.stop()
     print(f"machine: {machine()}")

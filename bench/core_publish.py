@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import itertools
 import json
 import os
 import select
@@ -33,7 +32,7 @@ from _common import in_threads, machine, migrated_database, percentile
 
 from eventstream.db.connection import connect
 from eventstream.db.credentials import DbCredentials
-from eventstream.events.core_client import CoreClient, Event
+from eventstream.events.core_client import CoreClient, Event, parse_nodes
 from eventstream.events.ids import EventIdGenerator, new_ulids
 from eventstream.protocol import (
     BatchEntry,
@@ -97,10 +96,8 @@ def singles(client: CoreClient, n: int, window: int) -> tuple[float, list[float]
 def batches(address: str, n: int, batch: int, inflight: int) -> tuple[float, list[float]]:
     """`inflight` client threads, each sending batch frames one after another."""
     per_thread = n // inflight
-    thread_numbers = itertools.count()
 
-    def work() -> list[float]:
-        t = next(thread_numbers)  # each thread its own topic
+    def work(t: int) -> list[float]:  # each thread its own topic
         client = CoreClient(address)
         latencies = []
         for start in range(0, per_thread, batch):
@@ -161,8 +158,7 @@ class AckReader:
 
 
 def _connect(address: str) -> socket.socket:
-    host, _, port = address.rpartition(":")
-    sock = socket.create_connection((host, int(port)))
+    sock = socket.create_connection(parse_nodes(address)[0])
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return sock
 
@@ -200,9 +196,8 @@ def lean_highest(address: str, n: int, batch: int, connections: int, window: int
     per = max(1, n // batch // connections)
     work = [batch_frames(per, batch, f"bench/closed-{c}") for c in range(connections)]
     cpu = time.process_time()
-    chunks = iter(work)
     flat, frames_per_s = in_threads(
-        connections, lambda: closed_loop(address, next(chunks), batch, window)
+        connections, lambda c: closed_loop(address, work[c], batch, window)
     )
     cpu = time.process_time() - cpu
     return frames_per_s * batch, flat, 1e6 * cpu / (per * connections * batch)

@@ -128,7 +128,7 @@ def main() -> None:
                 n, 100, in_process(), lambda k: client.timed("GET", "/v1/health", k)
             )
             client.close()
-            c8, rps8 = in_threads(8, lambda: timed_requests(port, "GET", "/v1/health", n // 8))
+            c8, rps8 = in_threads(8, lambda _: timed_requests(port, "GET", "/v1/health", n // 8))
         finally:
             cloud.stop()
     floor = loopback_round_trips(n)
