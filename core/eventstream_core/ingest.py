@@ -33,21 +33,20 @@ def new_event(
     idempotency_key: str,
     producer: str,
     trace_header: str,
-    event_id: str = "",
-    valid_topics: set[str] | None = None,
+    event_id: str,
+    valid_topics: set[str],
 ) -> NewEvent:
     """Validate one event and give it its ingest time, and its id unless the client chose one.
 
     The codec checked sizes, and that a chosen id is a ULID. A topic found valid is added to
     `valid_topics`, and one already there is not checked again (a batch repeats its topics).
     """
-    if valid_topics is None or topic not in valid_topics:
+    if topic not in valid_topics:
         try:
             validate_topic(topic)
         except TopicError as e:
             raise FrameError(NackCode.INVALID, str(e), request_id) from None
-        if valid_topics is not None:
-            valid_topics.add(topic)
+        valid_topics.add(topic)
     text = check_payload(payload, request_id)
     return NewEvent(
         PREFIX + event_id if event_id else ids.new(now_ns // 1_000_000),

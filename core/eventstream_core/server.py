@@ -185,20 +185,21 @@ class CoreNode:
         self, conn: CoreConnection, version: int, ftype: int, flags: int, rid: int, body: bytes
     ) -> None:
         # The hot paths skip the generic dispatcher, which checks the version and flags.
-        if ftype == FrameType.PUBLISH_BATCH and version == 1 and not flags & ~KNOWN_FLAGS:
-            producer, trace, events = decode_batch(rid, body, flags)
-            self._enqueue(conn, rid, events, producer, trace)
-            return
-        if ftype == FrameType.PUBLISH and version == 1 and not flags & ~KNOWN_FLAGS:
-            m = decode_publish(rid, body, flags)
-            self._enqueue(
-                conn,
-                rid,
-                [(m.topic, m.payload, m.priority, m.idempotency_key, m.event_id)],
-                m.producer,
-                m.trace_header,
-            )
-            return
+        if version == 1 and not flags & ~KNOWN_FLAGS:
+            if ftype == FrameType.PUBLISH_BATCH:
+                producer, trace, events = decode_batch(rid, body, flags)
+                self._enqueue(conn, rid, events, producer, trace)
+                return
+            if ftype == FrameType.PUBLISH:
+                m = decode_publish(rid, body, flags)
+                self._enqueue(
+                    conn,
+                    rid,
+                    [(m.topic, m.payload, m.priority, m.idempotency_key, m.event_id)],
+                    m.producer,
+                    m.trace_header,
+                )
+                return
         msg = decode_body(version, ftype, flags, rid, body)  # raises for a bad publish frame
         if ftype == FrameType.STATS:
             conn.send(encode_stats_reply(rid, self.snapshot()))

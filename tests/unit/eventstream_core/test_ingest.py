@@ -17,6 +17,7 @@ def event(
     topic: str = "a/b", payload: bytes = b"{}", event_id: str = "", topics: set[str] | None = None
 ) -> NewEvent:
     ids = EventIdGenerator()
+    topics = set() if topics is None else topics
     return new_event(ids, NOW_NS, 7, topic, payload, 5, "", "me", "", event_id, topics)
 
 
