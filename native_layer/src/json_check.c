@@ -7,7 +7,7 @@
  * Accepted: exactly what json.loads accepts from the UTF-8 text (RFC 8259: any value at the
  * top, strict strings, no NaN or Infinity, lone surrogate escapes allowed as Python allows
  * them), except a \u0000 escape, which JSONB cannot hold, and nesting deeper than MAX_DEPTH.
- * tests/unit/eventstream_native/test_json_check.py holds it to json.loads.
+ * tests/unit/native_layer/test_json_check.py holds it to json.loads.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>

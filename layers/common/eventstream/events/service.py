@@ -3,7 +3,6 @@ and read events back for callers allowed to subscribe to their topic."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from typing import Any
@@ -14,6 +13,7 @@ from eventstream.api.validation import Fields
 from eventstream.auth import permissions
 from eventstream.events import core_client, reads
 from eventstream.events.ids import is_event_id
+from eventstream.json_text import compact_json
 from eventstream.observability.metrics import MetricName, count, milliseconds
 from eventstream.observability.powertools import subsegment
 from eventstream.protocol.constants import MAX_PAYLOAD_BYTES
@@ -35,7 +35,7 @@ def _publish_body(body: dict[str, Any]) -> tuple[str, bytes, int]:
             fields.error("topic", str(e))
     if "payload" not in body:
         fields.error("payload", "is required (any JSON value)")
-    payload = json.dumps(body.get("payload"), separators=(",", ":"), ensure_ascii=False).encode()
+    payload = compact_json(body.get("payload")).encode()
     if len(payload) > MAX_PAYLOAD_BYTES:
         raise Problem(413, f"payload is {len(payload)} bytes; at most {MAX_PAYLOAD_BYTES}")
     priority = body.get("priority", DEFAULT_PRIORITY)
