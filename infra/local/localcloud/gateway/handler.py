@@ -8,7 +8,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from aiohttp import web
 from multidict import CIMultiDict
 
 from localcloud.gateway import gateway_responses as responses
@@ -17,6 +16,7 @@ from localcloud.gateway.authorizers import LambdaAuthorizer
 from localcloud.gateway.cors import preflight_headers
 from localcloud.gateway.errors import GatewayError
 from localcloud.gateway.gateway_responses import GatewayResponse
+from localcloud.gateway.http_server import HttpRequest, HttpResponse
 from localcloud.gateway.invocation import BoundedInvoker
 from localcloud.gateway.media_types import BinaryMediaTypes
 from localcloud.gateway.request_event import RequestFacts, proxy_event, read_request
@@ -52,7 +52,7 @@ class _ApiState:
 
 
 class GatewayHandler:
-    """The aiohttp handler for every path; everything per route is compiled in __init__."""
+    """Every request the HTTP server reads; everything per route is compiled in __init__."""
 
     def __init__(
         self,
@@ -142,7 +142,7 @@ class GatewayHandler:
             },
         )
 
-    async def handle(self, request: web.Request) -> web.StreamResponse:
+    async def handle(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
         request_id = ids.request_id()
         extended_id = ids.extended_request_id()
@@ -153,7 +153,7 @@ class GatewayHandler:
             response = _gateway_response(responses.INTEGRATION_FAILURE, request_id, extended_id)
             route, note = None, f"gateway error: {e!r}"
         ms = (time.perf_counter() - started) * 1000
-        # After aiohttp has sent the response (it does so in this task step, once we return).
+        # After the server has written the response (in this task step, once we return).
         asyncio.get_running_loop().call_soon(
             self._record, request, response, route, note, traces, ms
         )
@@ -161,8 +161,8 @@ class GatewayHandler:
 
     def _record(
         self,
-        request: web.Request,
-        response: web.StreamResponse,
+        request: HttpRequest,
+        response: HttpResponse,
         route: Route | None,
         note: str,
         traces: list[GatewayTrace],
@@ -172,32 +172,29 @@ class GatewayHandler:
         if traces and self._xray is not None:
             doc = traces[0].document(
                 method=request.method,
-                url=str(request.url),
-                client_ip=request.remote or "",
+                url=request.url,
+                client_ip=request.remote,
                 user_agent=request.headers.get("User-Agent"),
                 status=response.status,
             )
             self._xray.send([doc])
         if self._access_log is not None:
             name = route.function.function_name if route is not None else "-"
-            line = (
-                f"{request.method} {request.rel_url.raw_path} {response.status} {ms:.2f} ms {name}"
-            )
+            line = f"{request.method} {request.raw_path} {response.status} {ms:.2f} ms {name}"
             self._access_log(f"{line} ({note})" if note else line)
 
     async def _serve(
-        self, request: web.Request, request_id: str, extended_id: str, traces: list[GatewayTrace]
-    ) -> tuple[web.Response, Route | None, str]:
+        self, request: HttpRequest, request_id: str, extended_id: str, traces: list[GatewayTrace]
+    ) -> tuple[HttpResponse, Route | None, str]:
         def refuse(
             answer: GatewayResponse, route: Route | None = None, note: str = ""
-        ) -> tuple[web.Response, Route | None, str]:
+        ) -> tuple[HttpResponse, Route | None, str]:
             return _gateway_response(answer, request_id, extended_id), route, note or answer.reason
 
-        length = request.content_length
-        if length is not None and length > MAX_BODY_BYTES:
+        if request.too_large:
             return refuse(responses.REQUEST_TOO_LARGE)
         method = request.method
-        match = self.routes.match(request.rel_url.raw_path) if method in HTTP_METHODS else None
+        match = self.routes.match(request.raw_path) if method in HTTP_METHODS else None
         if match is None:
             return refuse(responses.MISSING_AUTHENTICATION_TOKEN)
         resource = match.resource
@@ -208,10 +205,7 @@ class GatewayHandler:
         route = resource.route_for(method)
         if route is None:
             return refuse(responses.MISSING_AUTHENTICATION_TOKEN)
-        try:
-            body = await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            return refuse(responses.REQUEST_TOO_LARGE, route)
+        body = request.body
         facts = read_request(
             request,
             match.path_params,
@@ -269,8 +263,8 @@ class GatewayHandler:
         return self._proxy_response(request, route, facts, result)
 
     def _proxy_response(
-        self, request: web.Request, route: Route, facts: RequestFacts, result: InvokeResult
-    ) -> tuple[web.Response, Route | None, str]:
+        self, request: HttpRequest, route: Route, facts: RequestFacts, result: InvokeResult
+    ) -> tuple[HttpResponse, Route | None, str]:
         try:
             proxied = parse_proxy_response(result.payload)
             convert = proxied.is_base64 and route.binary_types.accepts_binary(
@@ -291,13 +285,13 @@ class GatewayHandler:
         headers["x-amzn-RequestId"] = facts.request_id
         headers["x-amz-apigw-id"] = facts.extended_request_id
         headers["X-Amzn-Trace-Id"] = facts.trace_header
-        return web.Response(status=proxied.status, headers=headers, body=body), route, ""
+        return HttpResponse(proxied.status, headers, body), route, ""
 
     async def close(self) -> None:
         await self.invoker.close()
 
 
-def _gateway_response(answer: GatewayResponse, request_id: str, extended_id: str) -> web.Response:
+def _gateway_response(answer: GatewayResponse, request_id: str, extended_id: str) -> HttpResponse:
     headers = CIMultiDict(
         {
             "Content-Type": "application/json",
@@ -307,17 +301,17 @@ def _gateway_response(answer: GatewayResponse, request_id: str, extended_id: str
     )
     if answer.error_type is not None:
         headers["x-amzn-ErrorType"] = answer.error_type
-    return web.Response(status=answer.status, headers=headers, body=answer.body)
+    return HttpResponse(answer.status, headers, answer.body)
 
 
 def _preflight_response(
     preflight: dict[str, str], request_id: str, extended_id: str
-) -> web.Response:
+) -> HttpResponse:
     headers = CIMultiDict(preflight)
     headers["Content-Type"] = "application/json"
     headers["x-amzn-RequestId"] = request_id
     headers["x-amz-apigw-id"] = extended_id
-    return web.Response(status=200, headers=headers, body=b"")
+    return HttpResponse(200, headers, b"")
 
 
 def _error_summary(result: InvokeResult) -> str:

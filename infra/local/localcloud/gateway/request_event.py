@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
-from aiohttp import web
 from multidict import CIMultiDictProxy
 
 from localcloud.gateway import ids
+from localcloud.gateway.http_server import HttpRequest
 from localcloud.gateway.media_types import BinaryMediaTypes
 from localcloud.gateway.routes import Route
 from localcloud.sampling import Sampler, with_decision
@@ -44,7 +44,7 @@ class RequestFacts:
 
 
 def read_request(
-    request: web.BaseRequest,
+    request: HttpRequest,
     path_params: dict[str, str] | None,
     *,
     request_id: str,
@@ -53,7 +53,7 @@ def read_request(
     sampler: Sampler | None = None,
 ) -> RequestFacts:
     lookup = request.headers
-    source_ip = request.remote or "127.0.0.1"
+    source_ip = request.remote
     headers: dict[str, str] = {}
     multi: dict[str, list[str]] = {}
     spelling: dict[str, str] = {}
@@ -75,8 +75,9 @@ def read_request(
         _set(headers, multi, "X-Forwarded-For", source_ip)
     else:
         _set(headers, multi, forwarded_for, f"{headers[forwarded_for]}, {source_ip}")
-    _set(headers, multi, spelling.get("x-forwarded-port", "X-Forwarded-Port"), _local_port(request))
-    _set(headers, multi, spelling.get("x-forwarded-proto", "X-Forwarded-Proto"), request.scheme)
+    port = str(request.local_port)
+    _set(headers, multi, spelling.get("x-forwarded-port", "X-Forwarded-Port"), port)
+    _set(headers, multi, spelling.get("x-forwarded-proto", "X-Forwarded-Proto"), "http")
     # The caller's sampling decision stands; without one, the gateway's sampler makes it.
     trace_key = spelling.get("x-amzn-trace-id")
     if trace_key is None:
@@ -87,11 +88,11 @@ def read_request(
         if trace != headers[trace_key]:
             headers[trace_key] = multi[trace_key][-1] = trace
 
-    query, multi_query = parse_query(request.rel_url.raw_query_string)
-    version = request.version
+    query, multi_query = parse_query(request.raw_query)
+    major, minor = request.version
     return RequestFacts(
         method=request.method,
-        path=request.rel_url.raw_path,
+        path=request.raw_path,
         headers=headers,
         multi_headers=multi,
         lookup=lookup,
@@ -100,7 +101,7 @@ def read_request(
         path_params=path_params,
         source_ip=source_ip,
         user_agent=lookup.get("User-Agent"),
-        protocol=f"HTTP/{version.major}.{version.minor}",
+        protocol=f"HTTP/{major}.{minor}",
         domain_name=_host_name(lookup.get("Host")),
         request_id=request_id,
         extended_request_id=extended_request_id,
@@ -225,13 +226,6 @@ def request_context(
 def _set(headers: dict[str, str], multi: dict[str, list[str]], name: str, value: str) -> None:
     headers[name] = value
     multi[name] = [value]
-
-
-def _local_port(request: web.BaseRequest) -> str:
-    sockname = request.transport.get_extra_info("sockname") if request.transport else None
-    if isinstance(sockname, tuple) and len(sockname) >= 2:
-        return str(sockname[1])
-    return str(request.url.port or 80)
 
 
 def _host_name(host: str | None) -> str:

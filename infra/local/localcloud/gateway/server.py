@@ -4,53 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from aiohttp import web
-
 from localcloud.gateway.errors import GatewayError
 from localcloud.gateway.handler import MAX_BODY_BYTES, GatewayHandler
+from localcloud.gateway.http_server import HttpServer
 from localcloud.invoke import Invoker
 from localcloud.runtime.tracing import SegmentSender
 from localcloud.sampling import Sampler
 from localcloud.spec import TemplateSpec
 
-__all__ = ["GatewayError", "GatewayServer", "create_app"]
-
-_HANDLER_KEY = web.AppKey("gateway_handler", GatewayHandler)
-
-
-def create_app(
-    spec: TemplateSpec,
-    invoker: Invoker,
-    api_keys: Sequence[str] = (),
-    *,
-    access_log: Callable[[str], None] | None = None,
-    integration_timeout_s: float = 29.0,
-    xray: SegmentSender | None = None,
-    sampler: Sampler | None = None,
-) -> web.Application:
-    """An aiohttp app sending every path and method to the gateway; GatewayError on bad routes."""
-    handler = GatewayHandler(
-        spec,
-        invoker,
-        api_keys=api_keys,
-        integration_timeout_s=integration_timeout_s,
-        access_log=access_log,
-        xray=xray,
-        sampler=sampler,
-    )
-    # Bodies reach the function as sent (no gunzip); past 10 MB aiohttp stops reading: a 413.
-    app = web.Application(
-        client_max_size=MAX_BODY_BYTES,
-        handler_args={"auto_decompress": False, "lingering_time": 30.0},
-    )
-    app[_HANDLER_KEY] = handler
-    app.router.add_route("*", "/{path:.*}", handler.handle)
-    app.on_cleanup.append(_close_handler)
-    return app
-
-
-async def _close_handler(app: web.Application) -> None:
-    await app[_HANDLER_KEY].close()
+__all__ = ["GatewayError", "GatewayServer"]
 
 
 class GatewayServer:
@@ -78,7 +40,8 @@ class GatewayServer:
         self._port: int | None = None
         self.access_log = access_log
         self.integration_timeout_s = integration_timeout_s
-        self._runner: web.AppRunner | None = None
+        self._http: HttpServer | None = None
+        self._handler: GatewayHandler | None = None
 
     @property
     def port(self) -> int:
@@ -89,45 +52,36 @@ class GatewayServer:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def create_app(self) -> web.Application:
-        return create_app(
+    async def start(self) -> None:
+        if self._http is not None:
+            return
+        handler = GatewayHandler(
             self.spec,
             self.invoker,
-            self.api_keys,
-            access_log=self.access_log,
+            api_keys=self.api_keys,
             integration_timeout_s=self.integration_timeout_s,
+            access_log=self.access_log,
             xray=self.xray,
             sampler=self.sampler,
         )
-
-    async def start(self) -> None:
-        if self._runner is not None:
-            return
-        runner = web.AppRunner(
-            self.create_app(), access_log=None, handle_signals=False, shutdown_timeout=1.0
-        )
-        await runner.setup()
-        site = web.TCPSite(runner, self.host, self._requested_port)
+        # Over 10 MB the body is dropped as it arrives and the request answered 413.
+        http = HttpServer(handler.handle, max_body_bytes=MAX_BODY_BYTES)
         try:
-            await site.start()
+            await http.start(self.host, self._requested_port)
         except OSError as e:
-            await runner.cleanup()
+            await handler.close()
             raise GatewayError(
                 f"API Gateway: cannot listen on {self.host}:{self._requested_port} "
                 f"({e.strerror or e}); port {self._requested_port} is probably in use, "
                 "choose another with --port"
             ) from e
-        self._runner = runner
-        self._port = _bound_port(runner, self._requested_port)
+        self._http, self._handler = http, handler
+        self._port = http.port
 
     async def stop(self) -> None:
-        runner, self._runner = self._runner, None
-        if runner is not None:
-            await runner.cleanup()
-
-
-def _bound_port(runner: web.AppRunner, requested: int) -> int:
-    for address in runner.addresses:
-        if isinstance(address, tuple) and len(address) >= 2:
-            return int(address[1])
-    return requested
+        http, self._http = self._http, None
+        handler, self._handler = self._handler, None
+        if http is not None:
+            await http.stop(grace_s=1.0)
+        if handler is not None:
+            await handler.close()

@@ -12,10 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
 
-from localcloud.gateway.handler import GatewayHandler
+from localcloud.gateway.handler import MAX_BODY_BYTES, GatewayHandler
+from localcloud.gateway.http_server import HttpServer
 from localcloud.gateway.server import GatewayServer
 from localcloud.invoke import InvokeResult
 from localcloud.spec import (
@@ -179,14 +178,17 @@ async def event_of(resp: aiohttp.ClientResponse) -> dict[str, Any]:
 @asynccontextmanager
 async def handler_client(
     spec: TemplateSpec, invoker: FakeInvoker, **handler_kwargs: Any
-) -> AsyncIterator[TestClient]:
-    """The bare handler (e.g. with a fake clock) behind aiohttp's test server and client."""
+) -> AsyncIterator[aiohttp.ClientSession]:
+    """The bare handler (e.g. with a fake clock) behind the gateway's HTTP server, and a client."""
     handler = GatewayHandler(spec, invoker, **handler_kwargs)
-    app = web.Application()
-    app.router.add_route("*", "/{path:.*}", handler.handle)
-    async with TestClient(TestServer(app)) as client:
-        yield client
-    await handler.close()
+    server = HttpServer(handler.handle, max_body_bytes=MAX_BODY_BYTES)
+    await server.start("127.0.0.1", 0)
+    try:
+        async with aiohttp.ClientSession(base_url=f"http://127.0.0.1:{server.port}") as session:
+            yield session
+    finally:
+        await server.stop()
+        await handler.close()
 
 
 class FakeClock:
