@@ -251,7 +251,8 @@ class _Connection(asyncio.Protocol):
             if self.transport is not None and not self.queue:
                 self._arm_idle()
 
-    def _write(self, request: HttpRequest, response: HttpResponse, keep_alive: bool) -> None:
+    def _write(self, request: HttpRequest | None, response: HttpResponse, keep_alive: bool) -> None:
+        """The response on the wire; `request` None when none could be read (a 400)."""
         if self.transport is None or self.transport.is_closing():
             return
         status = response.status
@@ -262,10 +263,11 @@ class _Connection(asyncio.Protocol):
         lines.append(f"Date: {_date()}")
         if not keep_alive:
             lines.append("Connection: close")
-        elif request.version == (1, 0):
+        elif request is not None and request.version == (1, 0):
             lines.append("Connection: keep-alive")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-        self.transport.write(head if request.method == "HEAD" else head + response.body)
+        head_only = request is not None and request.method == "HEAD"
+        self.transport.write(head if head_only else head + response.body)
 
     def _count_head(self, n: int) -> None:
         self._head_bytes += n
@@ -273,13 +275,8 @@ class _Connection(asyncio.Protocol):
             raise httptools.HttpParserError("request head too large")
 
     def _fail(self, status: int, message: str) -> None:
-        if self.transport is not None and not self.transport.is_closing():
-            body = message.encode()
-            self.transport.write(
-                f"HTTP/1.1 {status} {_REASONS[status]}\r\nContent-Type: text/plain\r\n"
-                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
-                + body
-            )
+        headers = CIMultiDict({"Content-Type": "text/plain"})
+        self._write(None, HttpResponse(status, headers, message.encode()), keep_alive=False)
         self.close()
 
     def _arm_idle(self) -> None:
