@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -20,9 +21,22 @@ class InvokeResult:
         return self.status == "ok"
 
 
+ResultCallback = Callable[[InvokeResult], None]
+
+
 class Invoker(Protocol):
     async def invoke(
-        self, function_id: str, payload: bytes, *, trace_header: str | None = None
+        self,
+        function_id: str,
+        payload: bytes,
+        *,
+        trace_header: str | None = None,
+        on_result: ResultCallback | None = None,
     ) -> InvokeResult:
-        """Run one invocation of the function with this logical id and wait for its result."""
+        """Run one invocation of the function with this logical id and wait for its result.
+
+        `on_result`, when given, may be called with the result as soon as it is known, before
+        the invoker's own bookkeeping (END and REPORT, the runtime's acknowledgement): a
+        caller that waits for it answers its client first. An invoker may also never call it.
+        """
         ...

@@ -11,7 +11,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from localcloud.invoke import InvokeResult
+from localcloud.invoke import InvokeResult, ResultCallback
 from localcloud.runtime.lambda_python import HIDDEN_MODULES_ENV
 from localcloud.runtime.logs import LogRouter
 from localcloud.runtime.packages import LambdaPackages
@@ -154,17 +154,23 @@ class FunctionPool:
             "worker_pids": sorted(w.proc.pid for w in self.workers if w.proc),
         }
 
-    async def invoke(self, payload: bytes, trace_header: str | None) -> Invocation:
+    async def invoke(
+        self, payload: bytes, trace_header: str | None, on_result: ResultCallback | None = None
+    ) -> Invocation:
         request_id = str(uuid.uuid4())
         async with self._slots:
             self.busy += 1
             try:
-                return await self._invoke(payload, request_id, trace_header)
+                return await self._invoke(payload, request_id, trace_header, on_result)
             finally:
                 self.busy -= 1
 
     async def _invoke(
-        self, payload: bytes, request_id: str, trace_header: str | None
+        self,
+        payload: bytes,
+        request_id: str,
+        trace_header: str | None,
+        on_result: ResultCallback | None,
     ) -> Invocation:
         self.invocations += 1
         trace = (
@@ -185,7 +191,7 @@ class FunctionPool:
             header = unsampled_header(trace_header, started)
         else:
             header = trace_header
-        result, report, lines = await worker.invoke(payload, request_id, header)
+        result, report, lines = await worker.invoke(payload, request_id, header, on_result)
         if trace is not None and self._segments is not None:
             self._segments.send(
                 trace.segments(
@@ -307,17 +313,26 @@ class LambdaEmulator:
         return self._by_name.get(name_or_arn.removesuffix(":$LATEST"))
 
     async def invoke(
-        self, function_id: str, payload: bytes, *, trace_header: str | None = None
+        self,
+        function_id: str,
+        payload: bytes,
+        *,
+        trace_header: str | None = None,
+        on_result: ResultCallback | None = None,
     ) -> InvokeResult:
-        return (await self.invoke_detailed(function_id, payload, trace_header)).result
+        return (await self.invoke_detailed(function_id, payload, trace_header, on_result)).result
 
     async def invoke_detailed(
-        self, function_id: str, payload: bytes, trace_header: str | None = None
+        self,
+        function_id: str,
+        payload: bytes,
+        trace_header: str | None = None,
+        on_result: ResultCallback | None = None,
     ) -> Invocation:
         pool = self.find(function_id)
         if pool is None:
             raise KeyError(function_id)
-        return await pool.invoke(payload, trace_header)
+        return await pool.invoke(payload, trace_header, on_result)
 
     async def prewarm(self) -> None:
         await asyncio.gather(*(p.prewarm() for p in self.pools.values()))

@@ -54,7 +54,9 @@ class RuntimeApi:
     """Serves /next, /response, /error and /init/error for exactly one worker process.
 
     Every route is answered without a task: a parked /next is answered by `submit` itself, so
-    the event is on its way to the worker in the same loop turn the gateway hands it over.
+    the event is on its way to the worker in the same loop turn the gateway hands it over. A
+    /response or /error waits for `acknowledge`, which the worker calls once it has passed the
+    result on: the client has its answer before the runtime moves on to its next /next.
     """
 
     def __init__(
@@ -66,6 +68,7 @@ class RuntimeApi:
         self._pending: Invocation | None = None  # submitted before the worker asked for it
         self._waiting: _Connection | None = None  # the worker's /next, parked until a submit
         self._current: Invocation | None = None
+        self._unacknowledged: _Connection | None = None  # a /response waiting for its 202
         self._server: asyncio.Server | None = None
         self._connections: set[_Connection] = set()
         self.port = 0
@@ -99,7 +102,8 @@ class RuntimeApi:
     def handle(
         self, request: _Request, conn: _Connection
     ) -> tuple[int, dict[str, str], bytes] | None:
-        """The answer to a request, or None when it waits (/next with nothing submitted)."""
+        """The answer to a request, or None when it waits: /next with nothing submitted, and
+        /response or /error until `acknowledge`."""
         path = request.path.partition("?")[0]
         if not path.startswith(API_PREFIX):
             return _json(404, {"errorMessage": "Not found", "errorType": "NotFound"})
@@ -109,11 +113,11 @@ class RuntimeApi:
         if request.method == "POST" and route.startswith("/invocation/"):
             request_id, _, action = route[len("/invocation/") :].partition("/")
             if action in ("response", "error"):
-                return self._finish(request_id, request.body, ok=action == "response")
+                return self._finish(request_id, request.body, conn, ok=action == "response")
         if request.method == "POST" and route == "/init/error":
             error_type = request.headers.get("lambda-runtime-function-error-type")
             self._on_init_error(InitError(body=request.body, error_type=error_type))
-            return _json(202, {"status": "OK"})
+            return _ACCEPTED
         return _json(404, {"errorMessage": "Not found", "errorType": "NotFound"})
 
     def forget(self, conn: _Connection) -> None:
@@ -144,15 +148,25 @@ class RuntimeApi:
             headers["Lambda-Runtime-Trace-Id"] = inv.trace_header
         return 200, headers, inv.payload
 
-    def _finish(self, request_id: str, body: bytes, ok: bool) -> tuple[int, dict[str, str], bytes]:
+    def acknowledge(self) -> None:
+        """The 202 to the invocation's /response or /error, which waited for this call."""
+        conn, self._unacknowledged = self._unacknowledged, None
+        if conn is not None and conn.open:
+            conn.answer(*_ACCEPTED)
+
+    def _finish(
+        self, request_id: str, body: bytes, conn: _Connection, ok: bool
+    ) -> tuple[int, dict[str, str], bytes] | None:
         inv = self._current
         if inv is None or inv.request_id != request_id:
             invalid = {"errorMessage": "Invalid request ID", "errorType": "InvalidRequestID"}
             return _json(400, invalid)
         self._current = None
-        if not inv.outcome.done():
-            inv.outcome.set_result((ok, body))
-        return _json(202, {"status": "OK"})
+        if inv.outcome.done():  # settled already (a memory kill): nobody will acknowledge
+            return _ACCEPTED
+        inv.outcome.set_result((ok, body))
+        self._unacknowledged = conn
+        return None
 
 
 class _Connection(asyncio.Protocol):
@@ -227,8 +241,7 @@ class _Connection(asyncio.Protocol):
         self._busy = True
         answer = self._api.handle(_Request(method, path, headers, body), self)
         if answer is not None:
-            # On the next loop turn: the invocation this settles answers its client first.
-            asyncio.get_running_loop().call_soon(self.answer, *answer)
+            self.answer(*answer)
 
     def _sized_body(self, headers: dict[str, str], start: int) -> tuple[bytes, int] | None:
         length = int(headers.get("content-length") or 0)
@@ -276,6 +289,9 @@ def _dechunk(buffer: bytearray, start: int) -> tuple[bytes, int] | None:
 
 def _json(status: int, document: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
     return status, {"Content-Type": "application/json"}, json.dumps(document).encode()
+
+
+_ACCEPTED = _json(202, {"status": "OK"})
 
 
 def error_document(message: str, error_type: str) -> bytes:

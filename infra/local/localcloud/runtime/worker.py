@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from eventstream.observability.trace_header import parse_trace_header
-from localcloud.invoke import InvokeResult
+from localcloud.invoke import InvokeResult, ResultCallback
 from localcloud.runtime.logs import LogRouter
 from localcloud.runtime.runtime_api import InitError, Invocation, RuntimeApi, error_document
 from localcloud.spec import FunctionSpec
@@ -121,12 +121,17 @@ class Worker:
             self._ready.set_result(error)
 
     async def invoke(
-        self, payload: bytes, request_id: str, trace_header: str | None
+        self,
+        payload: bytes,
+        request_id: str,
+        trace_header: str | None,
+        on_result: ResultCallback | None = None,
     ) -> tuple[InvokeResult, asyncio.Future[Report], list[str]]:
         """Run one invocation; returns its result, its REPORT (settled just after) and log lines.
 
-        END and REPORT are written on the next loop turn, so the caller answers its client
-        first: reading /proc and logging stay off the request's critical path.
+        The result goes to `on_result` at once. The runtime's 202 and END and REPORT follow on
+        the next loop turn, so a caller woken by `on_result` answers its client first: the
+        runtime's next /next, reading /proc and logging stay off the request's critical path.
         """
         fn = self.fn
         started = time.perf_counter()
@@ -139,8 +144,10 @@ class Worker:
         )
         self._current = inv
         lines = self.invocation_log = []
-        self.log(f"START RequestId: {request_id} Version: $LATEST")
         self.api.submit(inv)
+        # After the submit, so the worker starts sooner; still before any line the function
+        # prints, which can only arrive through the output pipe on a later loop turn.
+        self.log(f"START RequestId: {request_id} Version: $LATEST")
         # A timer, not a task: most invocations end before its first look.
         self._memory_check = asyncio.get_running_loop().call_later(
             MEMORY_POLL_S, self._check_memory, inv
@@ -168,15 +175,19 @@ class Worker:
         init = None
         if not self._reported_init:
             init, self._reported_init = self.init_duration_ms, True
-        report: asyncio.Future[Report] = asyncio.get_running_loop().create_future()
-        asyncio.get_running_loop().call_soon(
-            self._report, report, lines, request_id, duration_ms, peak_mb, init, trace_header
-        )
         result = InvokeResult(
             status=status,  # type: ignore[arg-type]
             payload=body,
             request_id=request_id,
             duration_ms=duration_ms,
+        )
+        if on_result is not None:
+            on_result(result)
+        loop = asyncio.get_running_loop()
+        report: asyncio.Future[Report] = loop.create_future()
+        loop.call_soon(self.api.acknowledge)
+        loop.call_soon(
+            self._report, report, lines, request_id, duration_ms, peak_mb, init, trace_header
         )
         return result, report, lines
 

@@ -16,7 +16,7 @@ import aiohttp
 from localcloud.gateway.handler import MAX_BODY_BYTES, GatewayHandler
 from localcloud.gateway.http_server import HttpServer
 from localcloud.gateway.server import GatewayServer
-from localcloud.invoke import InvokeResult
+from localcloud.invoke import InvokeResult, ResultCallback
 from localcloud.spec import (
     ApiEvent,
     ApiSpec,
@@ -75,16 +75,28 @@ class FakeInvoker:
     handlers: dict[str, Handler] = field(default_factory=dict)
     default: Handler = echo
     calls: list[Call] = field(default_factory=list)
+    early: bool = True  # hand the result to on_result, as the emulator does
+    after_result: Callable[[], Awaitable[None]] | None = None  # the invoker's bookkeeping
 
     async def invoke(
-        self, function_id: str, payload: bytes, *, trace_header: str | None = None
+        self,
+        function_id: str,
+        payload: bytes,
+        *,
+        trace_header: str | None = None,
+        on_result: ResultCallback | None = None,
     ) -> InvokeResult:
         event = json.loads(payload)
         self.calls.append(Call(function_id, event, trace_header))
         out = self.handlers.get(function_id, self.default)(event)
         if inspect.isawaitable(out):
             out = await out
-        return out if isinstance(out, InvokeResult) else ok(out)
+        result = out if isinstance(out, InvokeResult) else ok(out)
+        if self.early and on_result is not None:
+            on_result(result)
+        if self.after_result is not None:
+            await self.after_result()
+        return result
 
     def calls_to(self, function_id: str) -> list[Call]:
         return [c for c in self.calls if c.function_id == function_id]

@@ -168,6 +168,40 @@ async def test_integration_timeout_is_504_and_the_invocation_runs_on() -> None:
         await asyncio.wait_for(finished.wait(), 5)  # not cancelled, as a Lambda runs on
 
 
+async def test_the_client_is_answered_before_the_invokers_bookkeeping_ends() -> None:
+    # The emulator's END/REPORT and the runtime's 202 come after the result: not on the path.
+    bookkeeping = asyncio.Event()
+    invoker = answering({"statusCode": 201, "body": "made"})
+    invoker.after_result = bookkeeping.wait
+    async with running(SPEC, invoker) as (_, client):
+        resp = await asyncio.wait_for(client.get("/v1/fn"), 5)
+        assert (resp.status, await resp.text()) == (201, "made")
+        bookkeeping.set()
+
+
+async def test_an_invoker_that_only_returns_its_result_is_answered_too() -> None:
+    invoker = answering({"statusCode": 202, "body": "late"})
+    invoker.early = False
+    async with running(SPEC, invoker) as (_, client):
+        resp = await client.get("/v1/fn")
+        assert (resp.status, await resp.text()) == (202, "late")
+
+
+async def test_bookkeeping_that_fails_after_the_result_is_logged_not_answered(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def broken() -> None:
+        raise RuntimeError("report lost")
+
+    invoker = answering({"statusCode": 200, "body": "fine"})
+    invoker.after_result = broken
+    async with running(SPEC, invoker) as (_, client):
+        resp = await client.get("/v1/fn")
+        assert (resp.status, await resp.text()) == (200, "fine")
+        await asyncio.sleep(0.05)
+    assert "report lost" in caplog.text
+
+
 async def test_slow_invocations_are_cancelled_when_the_gateway_stops() -> None:
     started, cancelled = asyncio.Event(), asyncio.Event()
 

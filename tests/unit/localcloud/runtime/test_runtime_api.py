@@ -6,6 +6,8 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable
 
+import pytest
+
 from localcloud.runtime.runtime_api import API_PREFIX, InitError, Invocation, RuntimeApi
 
 Reader, Writer = asyncio.StreamReader, asyncio.StreamWriter
@@ -64,9 +66,13 @@ def test_next_waits_for_an_invocation_and_response_settles_it() -> None:
             "Transfer-Encoding: chunked\r\n\r\n"
             '3\r\n{"a\r\n4\r\n": 1\r\n1\r\n}\r\n0\r\n\r\n'.encode()
         )
+        assert await asyncio.wait_for(inv.outcome, 5) == (True, b'{"a": 1}')
+        # The 202 waits until the emulator has passed the result on.
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(reader.read(1), 0.1)
+        api.acknowledge()
         status, _, _ = await read_response(reader)
         assert status == 202
-        assert inv.outcome.result() == (True, b'{"a": 1}')
 
     run(scenario)
 
@@ -84,9 +90,29 @@ def test_an_error_with_expect_continue_gets_100_then_is_recorded() -> None:
         )
         assert await reader.readuntil(b"\r\n\r\n") == b"HTTP/1.1 100 Continue\r\n\r\n"
         writer.write(body)
+        assert await asyncio.wait_for(inv.outcome, 5) == (False, body)
+        api.acknowledge()
         status, _, _ = await read_response(reader)
         assert status == 202
-        assert inv.outcome.result() == (False, body)
+
+    run(scenario)
+
+
+def test_a_response_to_an_invocation_already_settled_is_accepted_at_once() -> None:
+    # A memory kill settles the outcome first; the runtime's late /response needs its 202 still.
+    async def scenario(api: RuntimeApi, reader: Reader, writer: Writer) -> None:
+        inv = invocation("req-3")
+        api.submit(inv)
+        writer.write(f"GET {API_PREFIX}/invocation/next HTTP/1.1\r\n\r\n".encode())
+        await read_response(reader)
+        inv.outcome.set_result((False, b"killed"))
+        writer.write(
+            f"POST {API_PREFIX}/invocation/req-3/response HTTP/1.1\r\n"
+            "Content-Length: 2\r\n\r\n{}".encode()
+        )
+        status, _, _ = await read_response(reader)
+        assert status == 202
+        assert inv.outcome.result() == (False, b"killed")
 
     run(scenario)
 
