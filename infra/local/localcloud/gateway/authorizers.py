@@ -14,7 +14,7 @@ from localcloud.gateway.errors import GatewayError
 from localcloud.gateway.gateway_responses import GatewayResponse
 from localcloud.gateway.invocation import BoundedInvoker
 from localcloud.gateway.policy import Decision, Policy, PolicyError
-from localcloud.gateway.request_event import RequestFacts, request_authorizer_event
+from localcloud.gateway.request_event import RequestFacts, event_json, request_authorizer_event
 from localcloud.gateway.routes import Route
 from localcloud.gateway.tracing import GatewayTrace
 from localcloud.invoke import InvokeResult
@@ -150,9 +150,7 @@ class LambdaAuthorizer:
         call = trace.call(self.function_name) if trace is not None else None
         header = trace.header_for(call) if trace is not None and call else facts.trace_header
         try:
-            result = await self._invoker.invoke(
-                self.spec.function_id, json.dumps(event).encode(), header
-            )
+            result = await self._invoker.invoke(self.spec.function_id, event_json(event), header)
         except Exception:  # the emulator could not run it: AWS's answer is the same
             if trace is not None and call:
                 trace.finish(call, "error")

@@ -19,7 +19,7 @@ from localcloud.gateway.gateway_responses import GatewayResponse
 from localcloud.gateway.http_server import HttpRequest, HttpResponse
 from localcloud.gateway.invocation import BoundedInvoker
 from localcloud.gateway.media_types import BinaryMediaTypes
-from localcloud.gateway.request_event import RequestFacts, proxy_event, read_request
+from localcloud.gateway.request_event import RequestFacts, event_json, proxy_event, read_request
 from localcloud.gateway.response_mapping import (
     BadBase64Body,
     MalformedProxyResponse,
@@ -243,7 +243,7 @@ class GatewayHandler:
                 return refuse(responses.THROTTLED, route)
             facts.api_key, facts.api_key_id = api_key, key_id
 
-        payload = json.dumps(proxy_event(route, facts, body, authorizer_context)).encode()
+        payload = event_json(proxy_event(route, facts, body, authorizer_context))
         call = trace.call(route.function.function_name) if trace is not None else None
         header = trace.header_for(call) if trace is not None and call else facts.trace_header
         try:

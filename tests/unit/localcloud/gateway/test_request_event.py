@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventModel
+from multidict import CIMultiDict
 
 from localcloud.gateway import ids
 from localcloud.gateway.media_types import BinaryMediaTypes
-from localcloud.gateway.request_event import encode_body, parse_query
+from localcloud.gateway.request_event import encode_body, event_json, parse_query
 from localcloud.sampling import Sampler
 from tests.unit.localcloud.gateway.fakes import (
     ACCOUNT,
@@ -242,3 +243,16 @@ def test_binary_media_types_matching() -> None:
     assert not types.accepts_binary("text/html, image/png")  # only the first Accept type counts
     assert BinaryMediaTypes(["*/*"]).matches(None)
     assert not BinaryMediaTypes([])
+
+
+def test_event_json_reads_back_as_the_standard_encoder_writes_it() -> None:
+    headers = CIMultiDict([("X-Naïve", "café ☕"), ("Accept", "*/*")])
+    event = {
+        "headers": dict(headers.items()),  # names are multidict's istr, a str subclass
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": None,
+        "body": 'quote " backslash \\ newline \n tab \t nul \x00 emoji 🎉',
+        "isBase64Encoded": False,
+        "requestContext": {"requestTimeEpoch": 1764000000123, "identity": {"user": None}},
+    }
+    assert json.loads(event_json(event)) == json.loads(json.dumps(event))
