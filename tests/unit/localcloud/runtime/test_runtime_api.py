@@ -49,6 +49,17 @@ def invocation(request_id: str = "req-1") -> Invocation:
     )
 
 
+async def handed_over(
+    api: RuntimeApi, reader: Reader, writer: Writer, request_id: str
+) -> Invocation:
+    """An invocation submitted, then taken by the runtime's /next."""
+    inv = invocation(request_id)
+    api.submit(inv)
+    writer.write(f"GET {API_PREFIX}/invocation/next HTTP/1.1\r\n\r\n".encode())
+    await read_response(reader)
+    return inv
+
+
 def test_next_waits_for_an_invocation_and_response_settles_it() -> None:
     async def scenario(api: RuntimeApi, reader: Reader, writer: Writer) -> None:
         writer.write(f"GET {API_PREFIX}/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n".encode())
@@ -79,10 +90,7 @@ def test_next_waits_for_an_invocation_and_response_settles_it() -> None:
 
 def test_an_error_with_expect_continue_gets_100_then_is_recorded() -> None:
     async def scenario(api: RuntimeApi, reader: Reader, writer: Writer) -> None:
-        inv = invocation("req-2")
-        api.submit(inv)
-        writer.write(f"GET {API_PREFIX}/invocation/next HTTP/1.1\r\n\r\n".encode())
-        await read_response(reader)
+        inv = await handed_over(api, reader, writer, "req-2")
         body = json.dumps({"errorMessage": "boom", "errorType": "ValueError"}).encode()
         writer.write(
             f"POST {API_PREFIX}/invocation/req-2/error HTTP/1.1\r\nExpect: 100-continue\r\n"
@@ -101,10 +109,7 @@ def test_an_error_with_expect_continue_gets_100_then_is_recorded() -> None:
 def test_a_response_to_an_invocation_already_settled_is_accepted_at_once() -> None:
     # A memory kill settles the outcome first; the runtime's late /response needs its 202 still.
     async def scenario(api: RuntimeApi, reader: Reader, writer: Writer) -> None:
-        inv = invocation("req-3")
-        api.submit(inv)
-        writer.write(f"GET {API_PREFIX}/invocation/next HTTP/1.1\r\n\r\n".encode())
-        await read_response(reader)
+        inv = await handed_over(api, reader, writer, "req-3")
         inv.outcome.set_result((False, b"killed"))
         writer.write(
             f"POST {API_PREFIX}/invocation/req-3/response HTTP/1.1\r\n"
