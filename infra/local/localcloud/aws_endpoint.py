@@ -31,13 +31,15 @@ LOCAL_CREDENTIALS = {
 
 # `python -m moto.server ...` below request serving's priority, plus a thread that ends the
 # server when the read end of a pipe reaches EOF: the parent's end closes however the parent
-# dies (even SIGKILL), so no orphan; and the thread that stores function output in CloudWatch
-# Logs (localcloud.runtime.log_delivery) from a second pipe.
+# dies (even SIGKILL), so no orphan; the thread that stores function output in CloudWatch
+# Logs (localcloud.runtime.log_delivery) from a second pipe; and the one that stores the X-Ray
+# daemon's segments (localcloud.xray_daemon.deliver) from a third.
 _BOOTSTRAP = f"""\
 import functools, os, sys, threading
 from localcloud.priority import lower_priority
 lower_priority({AWS_ENDPOINT_NICENESS})
-watch_fd, logs_fd, logs_region = int(sys.argv.pop(1)), int(sys.argv.pop(1)), sys.argv.pop(1)
+watch_fd, logs_fd, xray_fd = (int(sys.argv.pop(1)) for _ in range(3))
+region = sys.argv.pop(1)
 def watch():
     try:
         while os.read(watch_fd, 1):
@@ -45,8 +47,6 @@ def watch():
     finally:
         os._exit(0)
 threading.Thread(target=watch, daemon=True).start()
-from localcloud.runtime.log_delivery import deliver
-threading.Thread(target=deliver, args=(logs_fd, logs_region), daemon=True).start()
 import moto.backends
 # moto lists and stats its ~180 package folders twice per request to route it (moto 5.2): half
 # of its CPU per PutLogEvents or PutTraceSegments. The folders do not change while it runs.
@@ -54,6 +54,12 @@ moto.backends.list_of_moto_modules = functools.cache(
     lambda list_modules=moto.backends.list_of_moto_modules: tuple(list_modules())
 )
 from moto.server import main
+# Before the delivery threads start: a thread importing moto while this one does can fail.
+import moto.xray.models
+from localcloud.runtime.log_delivery import deliver
+threading.Thread(target=deliver, args=(logs_fd, region), daemon=True).start()
+from localcloud.xray_daemon import deliver as deliver_segments
+threading.Thread(target=deliver_segments, args=(xray_fd, region), daemon=True).start()
 main(sys.argv[1:])
 """
 
@@ -73,11 +79,13 @@ class MotoServer(ServerProcess):
         self.host = host
         self.port = int(port)
         self.log_path = log_path
-        self.region = region  # where function output written to `logs_fd` is stored
+        self.region = region  # where what is written to `logs_fd` and `xray_fd` is stored
         self._proc: subprocess.Popen[bytes] | None = None
         self._watch_fd: int | None = None
         # Write end of the pipe to the delivery thread: lines made by log_delivery.entry.
         self.logs_fd: int | None = None
+        # Write end of the pipe for X-Ray segment documents, one a line (the X-Ray daemon's).
+        self.xray_fd: int | None = None
 
     def __repr__(self) -> str:
         return f"MotoServer({self.host!r}, {self.port})"
@@ -101,6 +109,7 @@ class MotoServer(ServerProcess):
         self._check_port_free()
         read_fd, write_fd = os.pipe()
         logs_read_fd, logs_write_fd = os.pipe()
+        xray_read_fd, xray_write_fd = os.pipe()
         log_offset = 0
         if self.log_path is not None:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -110,24 +119,25 @@ class MotoServer(ServerProcess):
             with open(self.log_path or os.devnull, "ab") as log:
                 self._proc = subprocess.Popen(
                     [sys.executable, "-c", _BOOTSTRAP, str(read_fd), str(logs_read_fd),
-                     self.region, "-H", self.host, "-p", str(self.port)],
+                     str(xray_read_fd), self.region, "-H", self.host, "-p", str(self.port)],
                     stdin=subprocess.DEVNULL,
                     stdout=log,
                     stderr=subprocess.STDOUT,
-                    pass_fds=(read_fd, logs_read_fd),
+                    pass_fds=(read_fd, logs_read_fd, xray_read_fd),
                     env=env,
                     # Ctrl-C in a terminal reaches the local cloud, which stops moto in order.
                     start_new_session=True,
                 )  # fmt: skip
         except BaseException:
-            os.close(write_fd)
-            os.close(logs_write_fd)
+            for fd in (write_fd, logs_write_fd, xray_write_fd):
+                os.close(fd)
             raise
         finally:
-            os.close(read_fd)
-            os.close(logs_read_fd)
+            for fd in (read_fd, logs_read_fd, xray_read_fd):
+                os.close(fd)
         self._watch_fd = write_fd
         self.logs_fd = logs_write_fd
+        self.xray_fd = xray_write_fd
         try:
             self._wait_until_answering(timeout_s, log_offset)
         except BaseException:
@@ -137,11 +147,11 @@ class MotoServer(ServerProcess):
     def stop(self, timeout_s: float = 5.0) -> None:
         """Stop moto and reap it; kills it if it does not exit in time. Safe to call twice."""
         proc, self._proc = self._proc, None
-        for fd in (self._watch_fd, self.logs_fd):
+        for fd in (self._watch_fd, self.logs_fd, self.xray_fd):
             if fd is not None:
                 with contextlib.suppress(OSError):
                     os.close(fd)
-        self._watch_fd = self.logs_fd = None
+        self._watch_fd = self.logs_fd = self.xray_fd = None
         terminate(proc, timeout_s)
 
     def _check_port_free(self) -> None:

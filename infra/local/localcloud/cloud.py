@@ -183,7 +183,7 @@ class LocalCloud:
             for fn in self.spec.functions.values():
                 fn.environment.update(LOCAL_ONLY_ENV)
             await asyncio.to_thread(bootstrap.ensure_admin, creds, self.progress)
-            await self._start_xray(endpoint)
+            await self._start_xray()
             ports, metrics_ports = self._core_ports()
             # Prometheus first: the nodes remote-write to it from their start.
             await asyncio.to_thread(self._start_prometheus, metrics_ports)
@@ -294,9 +294,11 @@ class LocalCloud:
             fn.environment["CORE_NODES"] = self.core.addresses
         self.progress(f"  core         {self.core.addresses} ({n} node{'s' * (n > 1)})")
 
-    async def _start_xray(self, endpoint: str) -> None:
+    async def _start_xray(self) -> None:
         cfg = self.config
-        self.xray = XRayDaemon(endpoint, cfg.region, cfg.host, cfg.xray_port)
+        assert self.moto is not None
+        assert self.moto.xray_fd is not None
+        self.xray = XRayDaemon(self.moto.xray_fd, cfg.host, cfg.xray_port)
         await self.xray.start()
         sampling = (
             "every request"

@@ -79,7 +79,10 @@ def store(
                 logs.create_log_stream(group, stream)
             logs.put_log_events(group, stream, events)
         except Exception as e:  # logs must never take moto down
-            _report(f"logs {group} {type(e).__name__}", f"log events for {group} not stored: {e!r}")
+            report_once(
+                f"logs {group} {type(e).__name__}",
+                f"log delivery: log events for {group} not stored: {e!r}",
+            )
     cloudwatch = cloudwatch_backends[DEFAULT_ACCOUNT_ID][region]
     for namespace, data in metrics.items():
         packed = aggregate(data)
@@ -89,18 +92,19 @@ def store(
         try:
             cloudwatch.put_metric_data(namespace, packed)
         except Exception as e:
-            _report(
+            report_once(
                 f"metrics {namespace} {type(e).__name__}",
-                f"metric data for {namespace} not stored: {e!r}",
+                f"log delivery: metric data for {namespace} not stored: {e!r}",
             )
 
 
 _reported: set[str] = set()
 
 
-def _report(kind: str, problem: str) -> None:
-    """Once per kind of problem, to moto's log (the state folder's moto.log)."""
+def report_once(kind: str, problem: str) -> None:
+    """Once per kind of problem, to moto's log (the state folder's moto.log): a delivery thread
+    in moto's process has no one else to tell, and must not fill the log with one fault."""
     if kind not in _reported:
         _reported.add(kind)
         with contextlib.suppress(OSError):
-            print(f"log delivery: {problem}", file=sys.stderr, flush=True)
+            print(problem, file=sys.stderr, flush=True)
