@@ -32,8 +32,8 @@ LOCAL_CREDENTIALS = {
 # `python -m moto.server ...` below request serving's priority, plus a thread that ends the
 # server when the read end of a pipe reaches EOF: the parent's end closes however the parent
 # dies (even SIGKILL), so no orphan; the thread that stores function output in CloudWatch
-# Logs (localcloud.runtime.log_delivery) from a second pipe; and the one that stores the X-Ray
-# daemon's segments (localcloud.xray_daemon.deliver) from a third.
+# Logs (localcloud.runtime.log_delivery) from a second pipe; and the one that keeps the X-Ray
+# daemon's segments for moto's X-Ray service (localcloud.xray_store) from a third.
 _BOOTSTRAP = f"""\
 import functools, os, sys, threading
 from localcloud.priority import lower_priority
@@ -58,8 +58,8 @@ from moto.server import main
 import moto.xray.models
 from localcloud.runtime.log_delivery import deliver
 threading.Thread(target=deliver, args=(logs_fd, region), daemon=True).start()
-from localcloud.xray_daemon import deliver as deliver_segments
-threading.Thread(target=deliver_segments, args=(xray_fd, region), daemon=True).start()
+from localcloud import xray_store
+threading.Thread(target=xray_store.deliver, args=(xray_fd, region), daemon=True).start()
 main(sys.argv[1:])
 """
 

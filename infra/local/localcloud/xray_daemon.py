@@ -5,12 +5,12 @@ daemon batches them to the X-Ray API, and so does this one. Like the real daemon
 its own: in the local cloud's process its JSON checks took the GIL from the gateway for
 milliseconds at a time, which showed in every request's p99.
 
-Its batches go to moto's X-Ray service through a pipe, to a thread in moto's process (`deliver`,
-started by `localcloud.aws_endpoint`) that stores each document as moto's `PutTraceSegments`
-does. On AWS the API is on other machines; here a `PutTraceSegments` call of 50 documents cost
-~3 ms of CPU on the cores the requests need (boto3 building and signing it, moto's HTTP server
-and JSON), ~70 µs a document against ~14 µs to store it, and those bursts were the slowest 1 %
-of requests. `eventstream local traces` and boto3 read the traces back through the API as before.
+Its batches go to moto's X-Ray service through a pipe, to a thread in moto's process
+(`localcloud.xray_store`) that hands each document to moto as its `PutTraceSegments` does. On
+AWS the API is on other machines; here a `PutTraceSegments` call of 50 documents cost ~3 ms of
+CPU on the cores the requests need (boto3 building and signing it, moto's HTTP server and
+JSON), and those bursts were the slowest 1 % of requests. `eventstream local traces` and boto3
+read the traces back through the API as before.
 """
 
 from __future__ import annotations
@@ -32,6 +32,10 @@ BATCH_MAX = 50  # PutTraceSegments takes at most 50 documents per call, so the d
 # Gather for one window after the first segment, as the real daemon does: one call per request's
 # few segments cost the whole cloud ~2 ms of CPU a request under load.
 BATCH_WINDOW_S = 0.25
+# Once a batch is open, the socket is read at most this often: a wake-up per datagram cost the
+# daemon ~50 µs each, six to ten datagrams per traced request. The kernel holds what arrives.
+READ_PACE_S = 0.02
+RECEIVE_BUFFER = 1 << 20
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 5.0
 
@@ -107,17 +111,21 @@ class XRayDaemon:
 
 
 def segment_line(datagram: bytes) -> bytes | None:
-    """The segment document of one datagram as one line for the pipe, or None when it is not a
-    JSON-format segment."""
-    header, _, body = datagram.partition(b"\n")
-    try:
-        if json.loads(header).get("format") != "json":
-            return None
-        document = json.loads(body)
-    except (ValueError, AttributeError):
+    """The segment document of one datagram as one line for the pipe, or None when it has no
+    JSON-format header. The document itself is the X-Ray service's to check, as with the real
+    daemon: moto's log names one it refuses."""
+    header, newline, body = datagram.partition(b"\n")
+    if not newline:
         return None
-    # Lines frame the pipe; JSON may be spread over lines, its compact form never is.
-    return body if b"\n" not in body else json.dumps(document).encode()
+    if header != HEADER:
+        try:
+            if json.loads(header).get("format") != "json":
+                return None
+        except (ValueError, AttributeError):
+            return None
+    # Lines frame the pipe. A newline in JSON can only be whitespace between tokens (inside a
+    # string it is escaped), so a space in its place leaves the document as it was.
+    return body.replace(b"\n", b" ")
 
 
 def write_all(fd: int, data: bytes) -> None:
@@ -136,6 +144,8 @@ def serve(sink_fd: int, host: str, port: int, out: TextIO) -> None:
         print(f"error cannot listen on UDP {host}:{port} ({e.strerror})", file=out, flush=True)
         return
     sock.setblocking(False)
+    with contextlib.suppress(OSError):  # the kernel caps it at net.core.rmem_max
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
     print(f"ready {sock.getsockname()[1]}", file=out, flush=True)
     counts = {"forwarded": 0, "failed": 0, "malformed": 0}
     batch: list[bytes] = []
@@ -168,32 +178,10 @@ def serve(sink_fd: int, host: str, port: int, out: TextIO) -> None:
                 except OSError:  # moto is gone: traces must never take anything down
                     counts["failed"] += len(chunk)
             batch.clear()
+        if batch and not closing:
+            time.sleep(max(0.0, min(READ_PACE_S, deadline - time.monotonic())))
     sock.close()
     print(f"counts {json.dumps(counts)}", file=out, flush=True)
-
-
-def deliver(fd: int, region: str) -> None:
-    """In moto's process: store each line read from `fd` in moto's X-Ray service until EOF."""
-    from moto.core import DEFAULT_ACCOUNT_ID  # the account of the local cloud's test keys
-    from moto.xray.exceptions import BadSegmentException
-    from moto.xray.models import xray_backends
-
-    from localcloud.runtime.log_delivery import report_once
-
-    pending = b""  # a line not yet complete
-    while chunk := os.read(fd, 1 << 16):
-        *complete, pending = (pending + chunk).split(b"\n")
-        # Looked up for each read: a moto reset must not leave us writing nowhere.
-        xray = xray_backends[DEFAULT_ACCOUNT_ID][region]
-        for line in complete:
-            try:
-                xray.process_segment(line.decode())  # what PutTraceSegments does per document
-            except BadSegmentException as e:  # the API would list it as unprocessed
-                problem = f"X-Ray segment {e.id} not stored: {e.code}: {e.message}"
-                report_once("xray bad segment", f"xray delivery: {problem}")
-            except Exception as e:  # traces must never take moto down
-                problem = f"X-Ray segment not stored: {e!r}"
-                report_once(f"xray {type(e).__name__}", f"xray delivery: {problem}")
 
 
 if __name__ == "__main__":
