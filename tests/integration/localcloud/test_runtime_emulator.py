@@ -226,3 +226,18 @@ def test_output_arrives_line_by_line_and_an_overlong_line_in_pieces() -> None:
         assert lines[-1].startswith("REPORT RequestId: ")
 
     run(test)
+
+
+def test_a_long_line_whose_start_was_read_before_its_end_is_cut_at_the_limit_too() -> None:
+    async def test(emulator: LambdaEmulator, console: io.StringIO) -> None:
+        event = {"long": OUTPUT_LINE_LIMIT + 10, "pause_after": OUTPUT_LINE_LIMIT - 5}
+        done = await (
+            await emulator.invoke_detailed("chatty", json.dumps(event).encode())
+        ).finished()
+        assert done.result.ok
+        lines = done.log_lines
+        first = lines.index("line 199") + 1
+        assert [len(p) for p in lines[first : first + 2]] == [OUTPUT_LINE_LIMIT, 10]
+        assert lines[first + 2] == "after the long one"
+
+    run(test)

@@ -253,6 +253,10 @@ class Worker:
                 return
             *lines, pending = (pending + chunk).split(b"\n")
             for line in lines:
+                # A line can end past the limit when its start waited in `pending`.
+                while len(line) > OUTPUT_LINE_LIMIT:
+                    self.log(line[:OUTPUT_LINE_LIMIT].decode(errors="replace"))
+                    line = line[OUTPUT_LINE_LIMIT:]
                 self.log(line.decode(errors="replace"))
             while len(pending) >= OUTPUT_LINE_LIMIT:  # a line that long is taken in pieces
                 self.log(pending[:OUTPUT_LINE_LIMIT].decode(errors="replace"))
