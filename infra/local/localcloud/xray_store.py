@@ -8,7 +8,7 @@ handed to moto's X-Ray backend (`process_segment`, what `PutTraceSegments` does 
 before anything reads traces (`GetTraceSummaries`, `BatchGetTraces`): a client sees every
 document delivered before its call, as if stored at once. X-Ray itself is eventually
 consistent; this is not even that. Past `STORE_AT` waiting documents they are stored at once,
-so one read never has more than ~1 s of them to file.
+so one read never has more than ~1.4 s of them to file.
 """
 
 from __future__ import annotations
